@@ -1,0 +1,572 @@
+import { randomUUID } from 'node:crypto';
+import { format } from 'node:util';
+import type { Kysely } from 'kysely';
+import { Agent } from 'undici';
+import type {
+  ConnectionError,
+  ConnectionEvent,
+  FunctionEventName,
+  FunctionRunError,
+  MetadataWriter,
+} from '../../machines/connection-events.js';
+import {
+  accepts,
+  type ConnectionProjection,
+  evolve,
+  fold,
+  type ServiceRequest,
+} from '../../machines/connection-fold.js';
+import type { ConnectionState } from '../../machines/connection-machine.js';
+import { type CredentialsCipher, createCredentialsCipher } from '../crypto/credentials-cipher.js';
+import { resolveEncryptionKey } from '../crypto/encryption-key.js';
+import { createRedactor, type Redactor, secretsOf } from '../crypto/secret-redactor.js';
+import {
+  CommandRefusedError,
+  ConfigurationError,
+  InvalidCommandError,
+  isLifelineError,
+  LifelineError,
+} from '../errors.js';
+import type { LogLevel } from '../functions/context-types.js';
+import { createFunctionContext } from '../functions/function-context.js';
+import { checkDefinition, type LoadedFunction, loadFunctions } from '../functions/load-functions.js';
+import { ExecutionTimeoutError, toRunError } from '../functions/run-error.js';
+import { createDefaultLogger, type Logger } from '../logger.js';
+import { EventStore, type LogRecord, type PendingRecord, toFoldInput } from '../store/event-store.js';
+import { migrateToLatest } from '../store/migrate.js';
+import { type Database, openDatabase, resolveDatabaseUrl } from '../store/open-database.js';
+import { type Command, commandSchema, connectionIdSchema, metadataSchema } from './command-schemas.js';
+import type { EngineOptions, IntegrationConfig } from './engine-options.js';
+import { KeyedMutex } from './keyed-mutex.js';
+
+/** What `send` resolves to once the command's own work is done. */
+export interface SendResult {
+  connectionId: string;
+  state: ConnectionState;
+  version: number;
+  error?: ConnectionError;
+}
+
+/** A connection as `getConnection` and `replay` show it. Credentials are never shown. */
+export interface ConnectionView {
+  connectionId: string;
+  integration: string | null;
+  state: ConnectionState;
+  metadata: Record<string, unknown>;
+  connectionConfig: Record<string, unknown>;
+  credentialsType: string | null;
+  error?: ConnectionError;
+  version: number;
+  createdAt: Date | null;
+  updatedAt: Date | null;
+}
+
+/** One record of a connection's log, as `history` returns it. */
+export interface HistoryEntry {
+  version: number;
+  type: string;
+  at: Date;
+  from: ConnectionState | null;
+  to: ConnectionState;
+  data: Record<string, unknown>;
+}
+
+export interface Engine {
+  send(connectionId: string, command: Command): Promise<SendResult>;
+  getConnection(connectionId: string): Promise<ConnectionView | null>;
+  history(connectionId: string): Promise<HistoryEntry[]>;
+  replay(connectionId: string, options?: { toVersion?: number }): Promise<ConnectionView | null>;
+  setMetadata(connectionId: string, metadata: Record<string, unknown>): Promise<SendResult>;
+  updateMetadata(connectionId: string, metadata: Record<string, unknown>): Promise<SendResult>;
+  settled(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const ACCEPTED_IN: Record<string, string> = {
+  CONNECT: 'no connection yet, or deleted',
+  RECONNECT: 'active, auth_error',
+  REFRESH_FAILED: 'active',
+  DELETE: 'pending, active, auth_error',
+  METADATA_SET: 'any state but deleted',
+  METADATA_UPDATED: 'any state but deleted',
+};
+
+const MAX_LOG_LINES = 200;
+const LOG_ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export function toView(p: ConnectionProjection): ConnectionView {
+  const view: ConnectionView = {
+    connectionId: p.connectionId,
+    integration: p.context.integration,
+    state: p.state,
+    metadata: p.context.metadata,
+    connectionConfig: p.context.connectionConfig,
+    credentialsType: p.context.credentials?.type ?? null,
+    version: p.version,
+    createdAt: p.createdAt,
+    updatedAt: p.updatedAt,
+  };
+  if (p.context.error) view.error = p.context.error;
+  return view;
+}
+
+function result(p: ConnectionProjection): SendResult {
+  const r: SendResult = { connectionId: p.connectionId, state: p.state, version: p.version };
+  if (p.context.error) r.error = p.context.error;
+  return r;
+}
+
+function parseOrThrow<T>(
+  schema: { safeParse(v: unknown): { success: boolean; data?: T; error?: unknown } },
+  value: unknown,
+  what: string,
+): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data as T;
+  const issues = (parsed.error as { issues: Array<{ path: PropertyKey[]; message: string }> }).issues;
+  // Messages name paths and expectations only, never the values given (they may be secrets).
+  const text = issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ');
+  throw new InvalidCommandError(`invalid ${what}: ${text}`, {
+    issues: issues.map((i) => ({ path: i.path.map(String), message: i.message })),
+  });
+}
+
+class LifelineEngine implements Engine {
+  private readonly commandQueue = new KeyedMutex();
+  private readonly appendQueue = new KeyedMutex();
+  private readonly background = new Map<string, Set<Promise<unknown>>>();
+  private closed = false;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly database: Database,
+    private readonly ownsDatabase: boolean,
+    private readonly cipher: CredentialsCipher,
+    private readonly functions: LoadedFunction[],
+    private readonly integrations: Record<string, IntegrationConfig>,
+    private readonly logger: Logger,
+    private readonly dispatcher: Agent,
+    private readonly options: { environment: string; functionTimeoutMs: number },
+  ) {}
+
+  // ---- public API -------------------------------------------------------------------------
+
+  async send(connectionId: string, command: Command): Promise<SendResult> {
+    this.assertOpen();
+    const id = parseOrThrow<string>(connectionIdSchema, connectionId, 'connection id');
+    const cmd = parseOrThrow<Command>(commandSchema, command, 'command');
+    if (cmd.type === 'CONNECT' && !this.knows(cmd.integration)) {
+      throw new InvalidCommandError(
+        `unknown integration ${cmd.integration}: it is neither configured in integrations nor has functions`,
+      );
+    }
+    return this.commandQueue.run(id, async () => {
+      const { projection, services } = await this.commit(id, (current) => this.commandEvents(id, cmd, current));
+      let last = await this.runServices(id, services, projection);
+      if (cmd.type === 'DELETE') {
+        await this.drain(id);
+        last = await this.store.loadOrEmpty(id);
+      }
+      return result(last);
+    });
+  }
+
+  async getConnection(connectionId: string): Promise<ConnectionView | null> {
+    const p = await this.store.load(connectionId);
+    return p ? toView(p) : null;
+  }
+
+  async history(connectionId: string): Promise<HistoryEntry[]> {
+    return (await this.store.history(connectionId)).map((r) => ({
+      version: r.version,
+      type: r.type,
+      at: r.at,
+      from: r.from,
+      to: r.to,
+      data: r.data,
+    }));
+  }
+
+  async replay(connectionId: string, options: { toVersion?: number } = {}): Promise<ConnectionView | null> {
+    const records = await this.store.history(connectionId, options.toVersion);
+    if (records.length === 0) return null;
+    return toView(fold(connectionId, records.map(toFoldInput)));
+  }
+
+  setMetadata(connectionId: string, metadata: Record<string, unknown>): Promise<SendResult> {
+    return this.appMetadata(connectionId, 'set', metadata);
+  }
+
+  updateMetadata(connectionId: string, metadata: Record<string, unknown>): Promise<SendResult> {
+    return this.appMetadata(connectionId, 'update', metadata);
+  }
+
+  async settled(): Promise<void> {
+    for (;;) {
+      const pending = [...this.background.values()].flatMap((set) => [...set]);
+      if (pending.length === 0) return;
+      await Promise.allSettled(pending);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.settled();
+    await this.dispatcher.close();
+    if (this.ownsDatabase) await this.database.close();
+  }
+
+  // ---- commands ---------------------------------------------------------------------------
+
+  private commandEvents(id: string, cmd: Command, current: ConnectionProjection): ConnectionEvent[] {
+    switch (cmd.type) {
+      case 'CONNECT':
+        return [
+          {
+            type: 'CONNECT',
+            integration: cmd.integration,
+            credentials: this.cipher.seal(id, cmd.credentials),
+            connectionConfig: cmd.connectionConfig ?? {},
+            metadata: cmd.metadata ?? {},
+          },
+          {
+            type: 'VALIDATION_STARTED',
+            functions: this.functionsFor(cmd.integration, 'validate-connection').map((f) => f.name),
+          },
+        ];
+      case 'RECONNECT': {
+        const event: ConnectionEvent = { type: 'RECONNECT', credentials: this.cipher.seal(id, cmd.credentials) };
+        if (cmd.connectionConfig) event.connectionConfig = cmd.connectionConfig;
+        return [event];
+      }
+      case 'REFRESH_FAILED':
+        return [
+          cmd.message === undefined ? { type: 'REFRESH_FAILED' } : { type: 'REFRESH_FAILED', message: cmd.message },
+        ];
+      case 'DELETE':
+        void current;
+        return [{ type: 'DELETE' }];
+    }
+  }
+
+  private async appMetadata(connectionId: string, kind: 'set' | 'update', metadata: Record<string, unknown>) {
+    this.assertOpen();
+    const id = parseOrThrow<string>(connectionIdSchema, connectionId, 'connection id');
+    const value = parseOrThrow<Record<string, unknown>>(metadataSchema, metadata, 'metadata');
+    const { projection } = await this.writeMetadata(id, kind, value, 'app');
+    return result(projection);
+  }
+
+  private async writeMetadata(
+    id: string,
+    kind: 'set' | 'update',
+    metadata: Record<string, unknown>,
+    writer: MetadataWriter,
+  ) {
+    let dropped: string[] = [];
+    let previousWriters: Record<string, string> = {};
+    const committed = await this.commit(id, (current) => {
+      if (current.version === 0) {
+        throw new LifelineError('connection_not_found', `connection ${id} does not exist`);
+      }
+      if (kind === 'update') return [{ type: 'METADATA_UPDATED', metadata, writer }];
+      previousWriters = current.context.metadataWriters;
+      dropped = Object.keys(current.context.metadata).filter(
+        (key) => !(key in metadata) && (previousWriters[key] ?? 'app') !== writer,
+      );
+      return [
+        dropped.length > 0
+          ? { type: 'METADATA_SET', metadata, writer, dropped }
+          : { type: 'METADATA_SET', metadata, writer },
+      ];
+    });
+    if (dropped.length > 0) {
+      const owners = [...new Set(dropped.map((key) => previousWriters[key] ?? 'app'))];
+      this.logger.warn(
+        { connectionId: id, writer, droppedKeys: dropped, writtenBy: owners },
+        `setMetadata by ${writer} dropped metadata keys [${dropped.join(', ')}] written by ${owners.join(', ')}: setMetadata replaces the whole object; use updateMetadata to merge`,
+      );
+    }
+    return committed;
+  }
+
+  // ---- the append path: decide with the machine, then append -----------------------------
+
+  /**
+   * Loads the projection, folds `build(projection)` through the machine and appends the records
+   * with the new projection in one transaction. Retries when another writer got there first.
+   */
+  private commit(
+    id: string,
+    build: (current: ConnectionProjection) => ConnectionEvent[],
+  ): Promise<{ projection: ConnectionProjection; services: ServiceRequest[] }> {
+    return this.appendQueue.run(id, async () => {
+      for (let attempt = 1; ; attempt++) {
+        const before = await this.store.loadOrEmpty(id);
+        const events = build(before);
+        let projection = before;
+        const records: PendingRecord[] = [];
+        const services: ServiceRequest[] = [];
+        const at = new Date();
+        for (const event of events) {
+          if (!accepts(projection, event)) {
+            const stateName = projection.version === 0 ? 'does not exist' : `is ${projection.state}`;
+            throw new CommandRefusedError(
+              `${event.type} is not accepted: connection ${id} ${stateName}` +
+                (ACCEPTED_IN[event.type] ? ` (accepted in: ${ACCEPTED_IN[event.type]})` : ''),
+              { connectionId: id, state: projection.version === 0 ? null : projection.state, type: event.type },
+            );
+          }
+          const next = evolve(projection, { version: projection.version + 1, event, at });
+          records.push({
+            version: next.projection.version,
+            event,
+            at,
+            from: projection.version === 0 ? null : projection.state,
+            to: next.projection.state,
+          });
+          projection = next.projection;
+          services.push(...next.services);
+        }
+        try {
+          await this.store.append(id, before.version, records, projection);
+          return { projection, services };
+        } catch (error) {
+          if (!isLifelineError(error, 'concurrent_modification') || attempt >= 10) throw error;
+        }
+      }
+    });
+  }
+
+  // ---- services: the event functions the machine asked for ---------------------------------
+
+  /** Starts the services; waits for all but `post-connection-creation`, which runs in the background. */
+  private async runServices(id: string, services: ServiceRequest[], projection: ConnectionProjection) {
+    let last = projection;
+    for (const service of services) {
+      const event = service.src as FunctionEventName;
+      if (event === 'post-connection-creation') {
+        this.track(id, this.runService(id, event, projection));
+      } else {
+        last = await this.runService(id, event, projection);
+      }
+    }
+    return last;
+  }
+
+  private track(id: string, work: Promise<unknown>) {
+    let set = this.background.get(id);
+    if (!set) {
+      set = new Set();
+      this.background.set(id, set);
+    }
+    const entry = work
+      .catch((error) => this.logger.error({ connectionId: id, err: error }, 'background function run failed'))
+      .finally(() => {
+        set.delete(entry);
+        if (set.size === 0 && this.background.get(id) === set) this.background.delete(id);
+      });
+    set.add(entry);
+  }
+
+  private async drain(id: string) {
+    for (;;) {
+      const set = this.background.get(id);
+      if (!set || set.size === 0) return;
+      await Promise.allSettled([...set]);
+    }
+  }
+
+  private async runService(
+    id: string,
+    event: FunctionEventName,
+    started: ConnectionProjection,
+  ): Promise<ConnectionProjection> {
+    const integration = started.context.integration as string;
+    const functions = this.functionsFor(integration, event);
+    let outcome: ConnectionEvent;
+    if (event === 'validate-connection') {
+      const validation = started.context.validation;
+      outcome = { type: 'VALIDATION_PASSED', validation };
+      for (const fn of functions) {
+        const error = await this.runFunction(id, fn, event);
+        if (error) {
+          outcome = {
+            type: 'VALIDATION_FAILED',
+            validation,
+            error: { type: 'connection_validation_failed', message: error.message, function: fn.name },
+          };
+          break;
+        }
+      }
+    } else {
+      const failed: string[] = [];
+      for (const fn of functions) if (await this.runFunction(id, fn, event)) failed.push(fn.name);
+      outcome = { type: event === 'post-connection-creation' ? 'SETUP_FINISHED' : 'CLEANUP_FINISHED', failed };
+    }
+    const { projection, services } = await this.commit(id, () => [outcome]);
+    return this.runServices(id, services, projection);
+  }
+
+  /** Runs one function: records its start, runs it under a timeout, records its outcome. */
+  private async runFunction(
+    id: string,
+    fn: LoadedFunction,
+    event: FunctionEventName,
+  ): Promise<FunctionRunError | null> {
+    const runId = randomUUID();
+    const { projection } = await this.commit(id, () => [
+      { type: 'RUN_STARTED', runId, event, function: fn.name, attempt: 1 },
+    ]);
+    const started = Date.now();
+    const sealed = projection.context.credentials;
+    const integration = fn.integration;
+    const writer = `function:${integration}/${fn.name}`;
+    const logs: Array<{ level: LogLevel; message: string; at: string }> = [];
+    const log = this.logger.child({ connectionId: id, integration, function: fn.name, runId });
+    let redact: Redactor = createRedactor([]);
+    const controller = new AbortController();
+    const timeoutMs = fn.definition.timeoutMs ?? this.options.functionTimeoutMs;
+    let finished = false;
+    let error: FunctionRunError | null = null;
+    let timedOut = false;
+    try {
+      if (!sealed) throw new ConfigurationError(`connection ${id} holds no credentials`);
+      const credentials = this.cipher.open(id, sealed);
+      redact = createRedactor(secretsOf(credentials));
+      const config = this.integrations[integration] ?? {};
+      const context = createFunctionContext({
+        connectionId: id,
+        integration,
+        provider: config.provider ?? integration,
+        environmentName: this.options.environment,
+        baseUrl: config.baseUrl,
+        auth: config.auth,
+        credentials,
+        dispatcher: this.dispatcher,
+        signal: controller.signal,
+        metadataSchema: fn.definition.metadata,
+        read: async () => {
+          const p = await this.store.loadOrEmpty(id);
+          return {
+            metadata: p.context.metadata,
+            connectionConfig: p.context.connectionConfig,
+            createdAt: p.createdAt,
+            updatedAt: p.updatedAt,
+          };
+        },
+        writeMetadata: async (kind, metadata) => {
+          if (finished) throw new LifelineError('command_refused', `${fn.name} wrote metadata after its run had ended`);
+          await this.writeMetadata(id, kind, redact(metadata), writer);
+        },
+        log: (level, args) => {
+          const message = format(...(redact(args) as unknown[]));
+          log[level](message);
+          if (LOG_ORDER[level] >= LOG_ORDER.info && logs.length < MAX_LOG_LINES) {
+            logs.push({ level, message, at: new Date().toISOString() });
+          }
+        },
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const reason = new ExecutionTimeoutError(timeoutMs);
+          controller.abort(reason);
+          reject(reason);
+        }, timeoutMs);
+      });
+      try {
+        await Promise.race([Promise.resolve().then(() => fn.definition.exec(context)), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    } catch (thrown) {
+      timedOut = thrown instanceof ExecutionTimeoutError;
+      error = toRunError(thrown, redact);
+    } finally {
+      finished = true;
+    }
+    const durationMs = Date.now() - started;
+    const base = { runId, function: fn.name, durationMs, ...(logs.length > 0 ? { logs } : {}) };
+    if (error) {
+      log.warn({ error: error.type, durationMs }, `${fn.name} failed: ${error.message}`);
+      await this.commit(id, () => [
+        { type: timedOut ? 'RUN_TIMED_OUT' : 'RUN_FAILED', ...base, error: error as FunctionRunError },
+      ]);
+    } else {
+      await this.commit(id, () => [{ type: 'RUN_SUCCEEDED', ...base }]);
+    }
+    return error;
+  }
+
+  // ---- helpers ----------------------------------------------------------------------------
+
+  private functionsFor(integration: string, event: FunctionEventName): LoadedFunction[] {
+    return this.functions
+      .filter((f) => f.integration === integration && f.definition.event === event)
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  private knows(integration: string): boolean {
+    return integration in this.integrations || this.functions.some((f) => f.integration === integration);
+  }
+
+  private assertOpen() {
+    if (this.closed) throw new LifelineError('engine_closed', 'the engine is closed');
+  }
+}
+
+/**
+ * Opens the store (running migrations), loads the event functions and returns an engine.
+ *
+ * @example
+ * const engine = await createEngine({
+ *   functions: './integrations',
+ *   integrations: { salesforce: { baseUrl: 'http://127.0.0.1:4010' } },
+ *   database: 'memory://',
+ * });
+ * const r = await engine.send('conn-1', { type: 'CONNECT', integration: 'salesforce',
+ *   credentials: { type: 'OAUTH2', access_token: '…' } });
+ * r.state; // 'active' (or 'deleted' when validation failed)
+ */
+export async function createEngine(options: EngineOptions = {}): Promise<Engine> {
+  const functions =
+    typeof options.functions === 'string'
+      ? await loadFunctions(options.functions)
+      : (options.functions ?? []).map((f) => ({
+          ...f,
+          definition: checkDefinition(f.definition, `${f.integration}/${f.name}`),
+        }));
+  const schema = options.schema ?? 'lifeline';
+  if (!/^[a-z_][a-z0-9_]*$/.test(schema)) {
+    throw new ConfigurationError(`schema must be a lower-case SQL identifier, not ${JSON.stringify(schema)}`);
+  }
+  const timeout = options.functionTimeoutMs ?? 300_000;
+  if (!Number.isInteger(timeout) || timeout <= 0)
+    throw new ConfigurationError('functionTimeoutMs must be a positive integer');
+
+  const owns = typeof options.database !== 'object';
+  const database =
+    typeof options.database === 'object' ? options.database : await openDatabase(resolveDatabaseUrl(options.database));
+  try {
+    const key = resolveEncryptionKey(options.encryptionKey, database);
+    await migrateToLatest(database.db as unknown as Kysely<unknown>, schema);
+    return new LifelineEngine(
+      new EventStore(database.db, schema),
+      database,
+      owns,
+      createCredentialsCipher(key),
+      functions,
+      options.integrations ?? {},
+      options.logger ?? createDefaultLogger(),
+      new Agent({ keepAliveTimeout: 10_000, connectTimeout: 10_000, headersTimeout: 60_000, bodyTimeout: 60_000 }),
+      { environment: options.environment ?? 'dev', functionTimeoutMs: timeout },
+    );
+  } catch (error) {
+    if (owns) await database.close();
+    throw error;
+  }
+}
+
+export type { LogRecord };

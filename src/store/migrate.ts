@@ -1,0 +1,39 @@
+import { type Kysely, type Migration, Migrator, sql } from 'kysely';
+import * as eventLog from '../../migrations/001-event-log.js';
+
+/** Every migration, in order. Adding one means adding a file in `migrations/` and a line here. */
+export const migrations: Record<string, Migration> = {
+  '001-event-log': eventLog,
+};
+
+export interface MigrationOutcome {
+  name: string;
+  status: 'Success' | 'Error' | 'NotExecuted';
+}
+
+const RACE_CODES = new Set(['23505', '42P06', '42P07']);
+
+/**
+ * Brings `schema` up to date. Idempotent. Safe when several processes start at once: Kysely's
+ * migration lock serialises the migrations themselves, and the one race it leaves (creating the
+ * schema and the bookkeeping tables the first time) is retried.
+ */
+export async function migrateToLatest(db: Kysely<unknown>, schema: string): Promise<MigrationOutcome[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+      const migrator = new Migrator({
+        db: db.withSchema(schema),
+        migrationTableSchema: schema,
+        provider: { getMigrations: async () => migrations },
+      });
+      const { error, results } = await migrator.migrateToLatest();
+      if (error) throw error;
+      return (results ?? []).map((r) => ({ name: r.migrationName, status: r.status }));
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (attempt >= 5 || !code || !RACE_CODES.has(code)) throw error;
+      await new Promise((r) => setTimeout(r, 20 * attempt));
+    }
+  }
+}

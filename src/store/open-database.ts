@@ -1,0 +1,83 @@
+import { resolve } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { createPgConfig } from '@electric-sql/pglite/node-postgres';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { ConfigurationError } from '../errors.js';
+import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
+import type { Tables } from './tables.js';
+
+export const DEFAULT_DATABASE_URL = 'pglite://./.lifeline/data';
+
+/**
+ * An open database: Kysely over PostgreSQL (`postgres://…`) or embedded PGlite (`pglite://<dir>`,
+ * `memory://`). One `Database` may be shared by several engines (each in its own schema); whoever
+ * opened it closes it.
+ *
+ * @example
+ * const database = await openDatabase('memory://');
+ * const engine = await createEngine({ database, functions: [] });
+ */
+export interface Database {
+  kind: 'postgres' | 'pglite';
+  /** The URL with any password removed, for messages. */
+  url: string;
+  /** For an embedded store on disk, its data directory (the generated key is kept beside it). */
+  dataDir: string | null;
+  db: Kysely<Tables>;
+  close(): Promise<void>;
+}
+
+/** `database` option, else `LIFELINE_DATABASE_URL`, else the embedded default. */
+export function resolveDatabaseUrl(option?: string): string {
+  return option ?? process.env.LIFELINE_DATABASE_URL ?? DEFAULT_DATABASE_URL;
+}
+
+function safeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url.replace(/:[^:@/]*@/, ':***@');
+  }
+}
+
+export async function openDatabase(url: string): Promise<Database> {
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    const pool = new pg.Pool({ connectionString: url, max: 10 });
+    // An idle client whose server connection dies must not crash the process.
+    pool.on('error', () => {});
+    const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+    return { kind: 'postgres', url: safeUrl(url), dataDir: null, db, close: () => db.destroy() };
+  }
+  let dataDir: string | null;
+  if (url === 'memory://') dataDir = null;
+  else if (url.startsWith('pglite://')) dataDir = resolve(url.slice('pglite://'.length) || '.lifeline/data');
+  else {
+    throw new ConfigurationError(
+      `unsupported database URL ${safeUrl(url)}: use postgres://…, pglite://<dir> or memory://`,
+    );
+  }
+  const lock: DataDirLock | null = dataDir ? lockDataDir(dataDir) : null;
+  try {
+    const pglite = new PGlite(dataDir ?? 'memory://');
+    await pglite.waitReady;
+    const pool = new pg.Pool(createPgConfig(pglite) as unknown as pg.PoolConfig);
+    const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+    return {
+      kind: 'pglite',
+      url,
+      dataDir,
+      db,
+      async close() {
+        await db.destroy();
+        await pglite.close();
+        lock?.release();
+      },
+    };
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
+}
