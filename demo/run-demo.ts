@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { pino } from 'pino';
+import { formatTimeline } from '../src/cli/format-timeline.js';
 import { createEngine, type Engine } from '../src/index.js';
 import { startFakeSalesforce } from './fake-salesforce.js';
-import { formatTimeline } from './format-timeline.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'lifeline-demo-'));

@@ -1,4 +1,4 @@
-import type { HistoryEntry } from '../src/index.js';
+import type { HistoryEntry } from '../engine/create-engine.js';
 
 function describe(entry: HistoryEntry): string {
   const d = entry.data as Record<string, any>;
