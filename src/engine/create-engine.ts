@@ -35,6 +35,8 @@ import { createDefaultLogger, type Logger } from '../logger.js';
 import { EventStore, type LogRecord, type PendingRecord, toFoldInput } from '../store/event-store.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { type Database, openDatabase, resolveDatabaseUrl } from '../store/open-database.js';
+import { createRecordChain, type RecordChain } from '../store/record-chain.js';
+import { type Mismatch, verifyConnection } from '../store/verify-connection.js';
 import { type Command, commandSchema, connectionIdSchema, metadataSchema } from './command-schemas.js';
 import type { EngineOptions, IntegrationConfig } from './engine-options.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -71,11 +73,24 @@ export interface HistoryEntry {
   data: Record<string, unknown>;
 }
 
+/** What `verify` checked and what it found. An empty `mismatches` means the log is intact. */
+export interface VerifyReport {
+  connections: number;
+  records: number;
+  mismatches: Mismatch[];
+}
+
+export interface VerifyOptions {
+  /** Called after each connection with how many were checked (and the total, when known). */
+  onProgress?: (checked: number, total: number | null) => void;
+}
+
 export interface Engine {
   send(connectionId: string, command: Command): Promise<SendResult>;
   getConnection(connectionId: string): Promise<ConnectionView | null>;
   history(connectionId: string): Promise<HistoryEntry[]>;
-  replay(connectionId: string, options?: { toVersion?: number }): Promise<ConnectionView | null>;
+  replay(connectionId: string, options?: { toVersion?: number; at?: Date | string }): Promise<ConnectionView | null>;
+  verify(connectionIds?: string[], options?: VerifyOptions): Promise<VerifyReport>;
   setMetadata(connectionId: string, metadata: Record<string, unknown>): Promise<SendResult>;
   updateMetadata(connectionId: string, metadata: Record<string, unknown>): Promise<SendResult>;
   settled(): Promise<void>;
@@ -142,6 +157,7 @@ class LifelineEngine implements Engine {
     private readonly database: Database,
     private readonly ownsDatabase: boolean,
     private readonly cipher: CredentialsCipher,
+    private readonly chain: RecordChain,
     private readonly functions: LoadedFunction[],
     private readonly integrations: Record<string, IntegrationConfig>,
     private readonly logger: Logger,
@@ -187,10 +203,24 @@ class LifelineEngine implements Engine {
     }));
   }
 
-  async replay(connectionId: string, options: { toVersion?: number } = {}): Promise<ConnectionView | null> {
-    const records = await this.store.history(connectionId, options.toVersion);
+  async replay(
+    connectionId: string,
+    options: { toVersion?: number; at?: Date | string } = {},
+  ): Promise<ConnectionView | null> {
+    const upTo: { toVersion?: number; at?: Date } = {};
+    if (options.toVersion !== undefined) upTo.toVersion = options.toVersion;
+    if (options.at !== undefined) {
+      const at = new Date(options.at);
+      if (Number.isNaN(at.getTime())) throw new InvalidCommandError(`replay: ${String(options.at)} is not a time`);
+      upTo.at = at;
+    }
+    const records = await this.store.history(connectionId, upTo);
     if (records.length === 0) return null;
     return toView(fold(connectionId, records.map(toFoldInput)));
+  }
+
+  async verify(connectionIds?: string[], options: VerifyOptions = {}): Promise<VerifyReport> {
+    return verifyStore(this.store, this.chain, connectionIds, options);
   }
 
   setMetadata(connectionId: string, metadata: Record<string, unknown>): Promise<SendResult> {
@@ -305,7 +335,7 @@ class LifelineEngine implements Engine {
       for (let attempt = 1; ; attempt++) {
         const before = await this.store.loadOrEmpty(id);
         const events = build(before);
-        let projection = before;
+        let projection: ConnectionProjection = before;
         const records: PendingRecord[] = [];
         const services: ServiceRequest[] = [];
         const at = new Date();
@@ -330,8 +360,7 @@ class LifelineEngine implements Engine {
           services.push(...next.services);
         }
         try {
-          await this.store.append(id, before.version, records, projection);
-          return { projection, services };
+          return { projection: await this.store.append(id, before, records, projection), services };
         } catch (error) {
           if (!isLifelineError(error, 'concurrent_modification') || attempt >= 10) throw error;
         }
@@ -552,11 +581,13 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   try {
     const key = resolveEncryptionKey(options.encryptionKey, database);
     await migrateToLatest(database.db as unknown as Kysely<unknown>, schema);
+    const chain = createRecordChain(key);
     return new LifelineEngine(
-      new EventStore(database.db, schema),
+      new EventStore(database.db, schema, chain),
       database,
       owns,
       createCredentialsCipher(key),
+      chain,
       functions,
       options.integrations ?? {},
       options.logger ?? createDefaultLogger(),
@@ -569,4 +600,44 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   }
 }
 
-export type { LogRecord };
+/** Verifies the named connections, or every connection in the store, page by page. */
+export async function verifyStore(
+  store: EventStore,
+  chain: RecordChain,
+  connectionIds: string[] | undefined,
+  options: VerifyOptions = {},
+): Promise<VerifyReport> {
+  const report: VerifyReport = { connections: 0, records: 0, mismatches: [] };
+  const check = async (id: string) => {
+    const records = await store.history(id);
+    const stored = await store.load(id);
+    if (records.length === 0 && !stored) {
+      report.mismatches.push({ connectionId: id, problem: 'no_projection', message: `no connection ${id}` });
+    } else {
+      report.mismatches.push(...verifyConnection(id, records, stored, chain));
+    }
+    report.connections++;
+    report.records += records.length;
+  };
+  if (connectionIds) {
+    for (const id of connectionIds) {
+      await check(id);
+      options.onProgress?.(report.connections, connectionIds.length);
+    }
+    return report;
+  }
+  for (const id of await store.unprojectedConnectionIds()) await check(id);
+  let after: string | null = null;
+  for (;;) {
+    const page = await store.connectionIds(after, 500);
+    if (page.length === 0) break;
+    for (const id of page) {
+      await check(id);
+      options.onProgress?.(report.connections, null);
+    }
+    after = page.at(-1) as string;
+  }
+  return report;
+}
+
+export type { LogRecord, Mismatch };

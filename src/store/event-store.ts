@@ -1,11 +1,12 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { ConnectionEvent } from '../../machines/connection-events.js';
 import type { ConnectionProjection, FoldInput } from '../../machines/connection-fold.js';
 import { emptyProjection } from '../../machines/connection-fold.js';
 import type { ConnectionContext, ConnectionState } from '../../machines/connection-machine.js';
 import { MACHINE_VERSION } from '../../machines/connection-machine.js';
 import { LifelineError } from '../errors.js';
-import type { Tables } from './tables.js';
+import { GENESIS, type RecordChain } from './record-chain.js';
+import type { EventsTable, Tables } from './tables.js';
 
 /** One record of the event log, as read back. */
 export interface LogRecord {
@@ -17,7 +18,13 @@ export interface LogRecord {
   to: ConnectionState;
   at: Date;
   machineVersion: string;
+  /** The previous record's hash (`''` for the first) and this record's: see record-chain.ts. */
+  prevHash: string | null;
+  hash: string | null;
 }
+
+/** A projection as stored, with the hash of the last record it reflects. */
+export type StoredProjection = ConnectionProjection & { lastHash: string };
 
 /** A record about to be appended, with the state it leads to. */
 export interface PendingRecord {
@@ -32,6 +39,21 @@ export function toFoldInput(record: LogRecord): FoldInput {
   return { version: record.version, at: record.at, event: { type: record.type, ...record.data } as ConnectionEvent };
 }
 
+function toLogRecord(row: Selectable<EventsTable>): LogRecord {
+  return {
+    connectionId: row.connection_id,
+    version: row.version,
+    type: row.type as LogRecord['type'],
+    data: row.data,
+    from: row.state_from as ConnectionState | null,
+    to: row.state_to as ConnectionState,
+    at: row.at,
+    machineVersion: row.machine_version,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
 /**
  * The event log and the projection, in one PostgreSQL schema. Appends and the projection update
  * share one transaction; `(connection_id, version)` is the optimistic lock: a writer that lost a
@@ -40,11 +62,15 @@ export function toFoldInput(record: LogRecord): FoldInput {
 export class EventStore {
   readonly db: Kysely<Tables>;
 
-  constructor(root: Kysely<Tables>, schema: string) {
+  constructor(
+    root: Kysely<Tables>,
+    schema: string,
+    private readonly chain: RecordChain,
+  ) {
     this.db = root.withSchema(schema);
   }
 
-  async load(connectionId: string): Promise<ConnectionProjection | null> {
+  async load(connectionId: string): Promise<StoredProjection | null> {
     const row = await this.db
       .selectFrom('lifeline_connections')
       .selectAll()
@@ -59,41 +85,58 @@ export class EventStore {
       version: row.version,
       createdAt: row.created_at,
       updatedAt: row.updated_at,
+      lastHash: row.last_hash ?? GENESIS,
     };
   }
 
-  async loadOrEmpty(connectionId: string): Promise<ConnectionProjection> {
-    return (await this.load(connectionId)) ?? emptyProjection(connectionId);
+  async loadOrEmpty(connectionId: string): Promise<StoredProjection> {
+    return (await this.load(connectionId)) ?? { ...emptyProjection(connectionId), lastHash: GENESIS };
   }
 
-  /** Appends `records` (versions following `expectedVersion`) and stores `projection`, atomically. */
+  /**
+   * Appends `records` (versions following `expected.version`, chained to `expected.lastHash`) and
+   * stores `projection`, atomically.
+   */
   async append(
     connectionId: string,
-    expectedVersion: number,
+    expected: { version: number; lastHash: string },
     records: PendingRecord[],
     projection: ConnectionProjection,
-  ): Promise<void> {
-    if (records.length === 0) return;
+  ): Promise<StoredProjection> {
+    const expectedVersion = expected.version;
+    let prevHash = expected.lastHash;
+    const rows = records.map((r) => {
+      const { type, ...data } = r.event;
+      const content = {
+        connectionId,
+        version: r.version,
+        type,
+        data,
+        from: r.from,
+        to: r.to,
+        at: r.at,
+        machineVersion: MACHINE_VERSION,
+      };
+      const hash = this.chain.hash(prevHash, content);
+      const row = {
+        connection_id: connectionId,
+        version: r.version,
+        type,
+        data: JSON.stringify(data),
+        state_from: r.from,
+        state_to: r.to,
+        at: r.at,
+        machine_version: MACHINE_VERSION,
+        prev_hash: prevHash,
+        hash,
+      };
+      prevHash = hash;
+      return row;
+    });
+    if (rows.length === 0) return { ...projection, lastHash: prevHash };
     try {
       await this.db.transaction().execute(async (trx) => {
-        await trx
-          .insertInto('lifeline_events')
-          .values(
-            records.map((r) => {
-              const { type, ...data } = r.event;
-              return {
-                connection_id: connectionId,
-                version: r.version,
-                type,
-                data: JSON.stringify(data),
-                state_from: r.from,
-                state_to: r.to,
-                at: r.at,
-                machine_version: MACHINE_VERSION,
-              };
-            }),
-          )
-          .execute();
+        await trx.insertInto('lifeline_events').values(rows).execute();
         const row = {
           integration: projection.context.integration,
           state: projection.state,
@@ -102,6 +145,7 @@ export class EventStore {
           version: projection.version,
           created_at: projection.createdAt,
           updated_at: projection.updatedAt,
+          last_hash: prevHash,
         };
         if (expectedVersion === 0) {
           await trx
@@ -128,25 +172,79 @@ export class EventStore {
       }
       throw error;
     }
+    return { ...projection, lastHash: prevHash };
   }
 
-  async history(connectionId: string, toVersion?: number): Promise<LogRecord[]> {
+  /** A connection's records in version order, optionally up to a version or a time. */
+  async history(connectionId: string, upTo: { toVersion?: number; at?: Date } = {}): Promise<LogRecord[]> {
     let query = this.db
       .selectFrom('lifeline_events')
       .selectAll()
       .where('connection_id', '=', connectionId)
       .orderBy('version');
-    if (toVersion !== undefined) query = query.where('version', '<=', toVersion);
-    const rows = await query.execute();
-    return rows.map((row) => ({
-      connectionId: row.connection_id,
-      version: row.version,
-      type: row.type as LogRecord['type'],
-      data: row.data,
-      from: row.state_from as ConnectionState | null,
-      to: row.state_to as ConnectionState,
-      at: row.at,
-      machineVersion: row.machine_version,
-    }));
+    if (upTo.toVersion !== undefined) query = query.where('version', '<=', upTo.toVersion);
+    if (upTo.at !== undefined) query = query.where('at', '<=', upTo.at);
+    return (await query.execute()).map(toLogRecord);
+  }
+
+  /** Records of every connection appended after `position` (the log's global order), oldest first. */
+  async since(position: string, limit: number): Promise<Array<LogRecord & { position: string }>> {
+    const rows = await this.db
+      .selectFrom('lifeline_events')
+      .selectAll()
+      .where('position', '>', position)
+      .orderBy('position')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => ({ ...toLogRecord(row), position: String(row.position) }));
+  }
+
+  /** The position of the newest record, or `'0'` for an empty log. */
+  async headPosition(): Promise<string> {
+    const row = await this.db
+      .selectFrom('lifeline_events')
+      .select(({ fn }) => fn.max('position').as('head'))
+      .executeTakeFirst();
+    return row?.head == null ? '0' : String(row.head);
+  }
+
+  /** Connection ids in order, a page at a time (keyset pagination). */
+  async connectionIds(after: string | null, limit: number, filter: { state?: string; integration?: string } = {}) {
+    let query = this.db
+      .selectFrom('lifeline_connections')
+      .select('connection_id')
+      .orderBy('connection_id')
+      .limit(limit);
+    if (after !== null) query = query.where('connection_id', '>', after);
+    if (filter.state) query = query.where('state', '=', filter.state);
+    if (filter.integration) query = query.where('integration', '=', filter.integration);
+    return (await query.execute()).map((r) => r.connection_id);
+  }
+
+  async countConnections(): Promise<number> {
+    const row = await this.db
+      .selectFrom('lifeline_connections')
+      .select(({ fn }) => fn.countAll<string>().as('n'))
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
+  /** Connections with log records but no projection row (a deleted projection). */
+  async unprojectedConnectionIds(): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('lifeline_events as e')
+      .select('e.connection_id')
+      .distinct()
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('lifeline_connections as c')
+              .select('c.connection_id')
+              .whereRef('c.connection_id', '=', 'e.connection_id'),
+          ),
+        ),
+      )
+      .execute();
+    return rows.map((r) => r.connection_id);
   }
 }

@@ -11,6 +11,8 @@ export interface EventsTable {
   state_to: string;
   at: ColumnType<Date, Date, never>;
   machine_version: string;
+  prev_hash: string | null;
+  hash: string | null;
 }
 
 export interface ConnectionsTable {
@@ -22,6 +24,7 @@ export interface ConnectionsTable {
   version: number;
   created_at: Date | null;
   updated_at: Date | null;
+  last_hash: string | null;
 }
 
 export interface Tables {

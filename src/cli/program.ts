@@ -1,0 +1,357 @@
+import { readFileSync } from 'node:fs';
+import { SingleBar } from 'cli-progress';
+import { Command, CommanderError, Option } from 'commander';
+import type { Kysely } from 'kysely';
+import pc from 'picocolors';
+import { fold } from '../../machines/connection-fold.js';
+import { type DiagramFormat, machineDiagram } from '../diagram/machine-diagram.js';
+import { type ConnectionView, toView, verifyStore } from '../engine/create-engine.js';
+import { isLifelineError } from '../errors.js';
+import { startInspectorRelay } from '../inspect/inspector-relay.js';
+import { createLogInspector } from '../inspect/log-inspector.js';
+import { toFoldInput } from '../store/event-store.js';
+import { migrateToLatest } from '../store/migrate.js';
+import { openDatabase, resolveDatabaseUrl } from '../store/open-database.js';
+import { type GlobalOptions, openCliEngine, openCliStore, readJsonArgument } from './cli-store.js';
+import { formatTimeline, type Paint, plain } from './format-timeline.js';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3, refused: 4, mismatch: 5 } as const;
+
+class Exit extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function version(): string {
+  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string })
+    .version;
+}
+
+const paint = (): Paint => (pc.createColors(Boolean(process.stdout.isTTY) && !process.env.NO_COLOR) as Paint) ?? plain;
+const print = (text: string) => process.stdout.write(`${text}\n`);
+const json = (value: unknown) => print(JSON.stringify(value, null, 2));
+
+function viewLines(view: ConnectionView, p: Paint): string[] {
+  const lines = [
+    `${p.bold(view.connectionId)}  ${view.state === 'active' ? p.green(view.state) : view.state === 'deleted' ? p.dim(view.state) : p.yellow(view.state)}  (${view.integration}, version ${view.version})`,
+    `  credentials  ${view.credentialsType ?? 'none'}`,
+    `  metadata     ${JSON.stringify(view.metadata)}`,
+    `  config       ${JSON.stringify(view.connectionConfig)}`,
+  ];
+  if (view.error) {
+    lines.push(
+      `  error        ${p.red(`${view.error.type}${view.error.reason ? ` (${view.error.reason})` : ''}: ${view.error.message}`)}`,
+    );
+  }
+  lines.push(
+    `  created      ${view.createdAt?.toISOString() ?? '-'}`,
+    `  updated      ${view.updatedAt?.toISOString() ?? '-'}`,
+  );
+  return lines;
+}
+
+/** Parses `--at`: a version number or an ISO time. */
+function parseAt(at: string): { toVersion: number } | { at: Date } {
+  if (/^\d+$/.test(at)) return { toVersion: Number(at) };
+  const time = new Date(at);
+  if (Number.isNaN(time.getTime())) throw new Exit(EXIT.usage, `--at takes a version or an ISO time, not ${at}`);
+  return { at: time };
+}
+
+export function buildProgram(): Command {
+  const program = new Command('lifeline')
+    .description('Audit, replay and drive lifeline connections from the terminal.')
+    .version(version(), '-v, --version')
+    .option(
+      '--database <url>',
+      'postgres://…, pglite://<dir> or memory:// (default: LIFELINE_DATABASE_URL, else pglite://./.lifeline/data)',
+    )
+    .option('--schema <name>', "schema holding lifeline's tables", 'lifeline')
+    .option('--functions <dir>', 'functions folder with index.ts (default: ./ when it has one)')
+    .option('--integrations <json|@file>', 'integrations config as JSON (default: LIFELINE_INTEGRATIONS)')
+    .option('--json', 'machine-readable output')
+    .showHelpAfterError()
+    .exitOverride();
+  const globals = () => program.opts<GlobalOptions>();
+
+  program
+    .command('migrate')
+    .description('apply migrations and print what ran')
+    .action(async () => {
+      const { schema = 'lifeline', database: url } = globals();
+      const db = await openDatabase(resolveDatabaseUrl(url));
+      try {
+        const ran = await migrateToLatest(db.db as unknown as Kysely<unknown>, schema);
+        if (globals().json) json({ database: db.url, schema, applied: ran });
+        else if (ran.length === 0) print(`${db.url} (schema ${schema}) is up to date`);
+        else for (const m of ran) print(`${m.status === 'Success' ? 'applied' : m.status} ${m.name}`);
+      } finally {
+        await db.close();
+      }
+    });
+
+  program
+    .command('connections')
+    .description('a table of connections')
+    .option('--state <state>', 'only this state')
+    .option('--integration <id>', 'only this integration')
+    .action(async (opts: { state?: string; integration?: string }) => {
+      const { store, close } = await openCliStore(globals());
+      try {
+        const rows: ConnectionView[] = [];
+        let after: string | null = null;
+        for (;;) {
+          const page = await store.connectionIds(after, 500, opts);
+          if (page.length === 0) break;
+          for (const id of page) {
+            const p = await store.load(id);
+            if (p) rows.push(toView(p));
+          }
+          after = page.at(-1) as string;
+        }
+        if (globals().json) {
+          json(rows);
+          return;
+        }
+        const table = [['CONNECTION', 'INTEGRATION', 'STATE', 'VERSION', 'UPDATED', 'ERROR']].concat(
+          rows.map((r) => [
+            r.connectionId,
+            r.integration ?? '',
+            r.state,
+            String(r.version),
+            r.updatedAt?.toISOString() ?? '',
+            r.error?.message ?? '',
+          ]),
+        );
+        const widths = table[0]?.map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length))) ?? [];
+        for (const row of table)
+          print(
+            row
+              .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+              .join('  ')
+              .trimEnd(),
+          );
+        if (rows.length === 0) print(paint().dim('(no connections)'));
+      } finally {
+        await close();
+      }
+    });
+
+  program
+    .command('show <connection-id>')
+    .description('current state, metadata, error and credentials type (never the secret)')
+    .action(async (id: string) => {
+      const { store, close } = await openCliStore(globals());
+      try {
+        const p = await store.load(id);
+        if (!p) throw new Exit(EXIT.notFound, `no connection ${id}`);
+        const view = toView(p);
+        if (globals().json) json(view);
+        else print(viewLines(view, paint()).join('\n'));
+      } finally {
+        await close();
+      }
+    });
+
+  program
+    .command('history <connection-id>')
+    .description('a timeline: commands, function runs with outcome and logs, state changes, metadata diffs')
+    .action(async (id: string) => {
+      const { store, close } = await openCliStore(globals());
+      try {
+        const records = await store.history(id);
+        if (records.length === 0) throw new Exit(EXIT.notFound, `no connection ${id}`);
+        if (globals().json) json(records.map(({ connectionId: _, prevHash: __, ...r }) => r));
+        else print(formatTimeline(records, paint()));
+      } finally {
+        await close();
+      }
+    });
+
+  program
+    .command('replay <connection-id>')
+    .description('the state as it was at a version or a time, rebuilt from the log')
+    .option('--at <version|time>', 'a version number or an ISO time (default: now)')
+    .action(async (id: string, opts: { at?: string }) => {
+      const { store, close } = await openCliStore(globals());
+      try {
+        const records = await store.history(id, opts.at ? parseAt(opts.at) : {});
+        if (records.length === 0)
+          throw new Exit(EXIT.notFound, `no connection ${id}${opts.at ? ` at ${opts.at}` : ''}`);
+        const view = toView(fold(id, records.map(toFoldInput)));
+        if (globals().json) json(view);
+        else print(viewLines(view, paint()).join('\n'));
+      } finally {
+        await close();
+      }
+    });
+
+  program
+    .command('verify [connection-ids...]')
+    .description('replay every (or the named) connection; check it against the projection and the hash chain')
+    .action(async (ids: string[]) => {
+      const { store, chain, close } = await openCliStore(globals());
+      try {
+        const total = ids.length > 0 ? ids.length : await store.countConnections();
+        const bar =
+          process.stderr.isTTY && !globals().json
+            ? new SingleBar({
+                format: 'verifying {bar} {value}/{total} connections',
+                stream: process.stderr,
+                hideCursor: true,
+              })
+            : null;
+        bar?.start(total, 0);
+        const report = await verifyStore(store, chain(), ids.length > 0 ? ids : undefined, {
+          onProgress: (checked) => bar?.update(checked),
+        });
+        bar?.stop();
+        if (globals().json) json(report);
+        else {
+          const p = paint();
+          for (const m of report.mismatches) {
+            print(
+              p.red(`✗ ${m.connectionId}${m.version === undefined ? '' : ` v${m.version}`} ${m.problem}: ${m.message}`),
+            );
+          }
+          const summary = `${report.connections} connections, ${report.records} records checked`;
+          print(
+            report.mismatches.length === 0
+              ? p.green(`✓ ${summary}: the log is intact`)
+              : p.red(`${summary}: ${report.mismatches.length} mismatches`),
+          );
+        }
+        if (report.mismatches.length > 0) throw new Exit(EXIT.mismatch, '');
+      } finally {
+        await close();
+      }
+    });
+
+  program
+    .command('send <connection-id> <type>')
+    .description('send a command (CONNECT, RECONNECT, REFRESH_FAILED, DELETE), running the functions')
+    .option('--data <json|@file>', "the command's fields as JSON, or @file")
+    .action(async (id: string, type: string, opts: { data?: string }) => {
+      const data = opts.data ? readJsonArgument(opts.data, '--data') : {};
+      if (typeof data !== 'object' || data === null || Array.isArray(data))
+        throw new Exit(EXIT.usage, '--data must be a JSON object');
+      const { database, close } = await openCliStore(globals());
+      try {
+        const engine = await openCliEngine(globals(), database);
+        try {
+          const result = await engine.send(id, { ...(data as object), type } as never);
+          await engine.settled();
+          if (globals().json) json(result);
+          else
+            print(
+              `${result.connectionId} → ${result.state} (version ${result.version})${result.error ? `: ${result.error.message}` : ''}`,
+            );
+        } finally {
+          await engine.close();
+        }
+      } finally {
+        await close();
+      }
+    });
+
+  program
+    .command('diagram')
+    .description('the connection machine as Mermaid, Graphviz DOT, or JSON for the Stately editor')
+    .addOption(new Option('--format <format>', 'output format').choices(['mermaid', 'dot', 'json']).default('mermaid'))
+    .action((opts: { format: DiagramFormat }) => {
+      process.stdout.write(machineDiagram(opts.format));
+    });
+
+  program
+    .command('inspect [connection-id]')
+    .description('stream to the Stately inspector: a connection replayed step by step, or the live log')
+    .option('--port <port>', 'loopback port of the inspector relay (default: any free port)', '0')
+    .option('--delay <ms>', 'pause between replayed records', '500')
+    .option('--interval <ms>', 'how often to poll the log when following', '500')
+    .option('--ui-url <url>', 'the Stately inspector UI the relay page embeds')
+    .action(async (id: string | undefined, opts: { port: string; delay: string; interval: string; uiUrl?: string }) => {
+      const { store, close } = await openCliStore(globals());
+      const relay = await startInspectorRelay({
+        port: Number(opts.port),
+        ...(opts.uiUrl ? { uiUrl: opts.uiUrl } : {}),
+      });
+      const inspector = createLogInspector(relay.url);
+      print(`inspector relay ${relay.url} — open ${relay.pageUrl} in a browser (Ctrl-C to stop)`);
+      const stop = new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      let stopped = false;
+      void stop.then(() => {
+        stopped = true;
+      });
+      const sleep = (ms: number) => Promise.race([new Promise((r) => setTimeout(r, ms)), stop]);
+      try {
+        if (id) {
+          const records = await store.history(id);
+          if (records.length === 0) throw new Exit(EXIT.notFound, `no connection ${id}`);
+          for (const record of records) {
+            if (stopped) break;
+            inspector.feed(record);
+            print(`v${record.version} ${record.type} → ${record.to}`);
+            await sleep(Number(opts.delay));
+          }
+          print('replayed; the relay keeps serving until Ctrl-C');
+          await stop;
+        } else {
+          let position = await store.headPosition();
+          print(`following the log from position ${position}`);
+          while (!stopped) {
+            for (const record of await store.since(position, 500)) {
+              if (!inspector.has(record.connectionId) && record.version > 1) {
+                for (const earlier of await store.history(record.connectionId, { toVersion: record.version - 1 }))
+                  inspector.feed(earlier);
+              }
+              inspector.feed(record);
+              print(`${record.connectionId} v${record.version} ${record.type} → ${record.to}`);
+              position = record.position;
+            }
+            await sleep(Number(opts.interval));
+          }
+        }
+      } finally {
+        await inspector.close();
+        await relay.close();
+        await close();
+      }
+    });
+
+  return program;
+}
+
+/** Runs the CLI; resolves to the exit code. */
+export async function runCli(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 || error.code === 'commander.version' || error.code === 'commander.helpDisplayed'
+        ? EXIT.ok
+        : EXIT.usage;
+    }
+    if (error instanceof Exit) {
+      if (error.message) process.stderr.write(`lifeline: ${error.message}\n`);
+      return error.code;
+    }
+    if (isLifelineError(error)) {
+      process.stderr.write(`lifeline: ${error.message} [${error.code}]\n`);
+      if (error.code === 'invalid_command' || error.code === 'invalid_configuration') return EXIT.usage;
+      if (error.code === 'command_refused') return EXIT.refused;
+      if (error.code === 'connection_not_found') return EXIT.notFound;
+      return EXIT.failed;
+    }
+    process.stderr.write(`lifeline: ${(error as Error)?.stack ?? String(error)}\n`);
+    return EXIT.failed;
+  }
+}
