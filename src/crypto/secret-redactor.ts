@@ -19,8 +19,13 @@ export function secretsOf(credentials: Record<string, unknown>): string[] {
   return secrets;
 }
 
+/** The forms a secret takes on the wire: as is, percent-encoded, and form-encoded. */
+function encodings(secret: string): string[] {
+  return [secret, encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2)];
+}
+
 export function createRedactor(secrets: readonly string[]): Redactor {
-  const list = [...new Set(secrets.filter((s) => s.length > 0))].sort((a, b) => b.length - a.length);
+  const list = [...new Set(secrets.filter((s) => s.length > 0).flatMap(encodings))].sort((a, b) => b.length - a.length);
   const redactString = (text: string): string => {
     let out = text;
     for (const secret of list) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
@@ -34,7 +39,7 @@ export function createRedactor(secrets: readonly string[]): Redactor {
     if (Array.isArray(value)) return value.map((item) => walk(item, seen));
     if (value instanceof Error) return redactString(`${value.name}: ${value.message}`);
     if (Buffer.isBuffer(value)) return redactString(value.toString('utf8'));
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v, seen)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [redactString(k), walk(v, seen)]));
   };
   return <T>(value: T): T => (list.length === 0 ? value : (walk(value, new WeakSet()) as T));
 }

@@ -39,6 +39,7 @@ import { createRecordChain, type RecordChain } from '../store/record-chain.js';
 import { type Mismatch, verifyConnection } from '../store/verify-connection.js';
 import { type Command, commandSchema, connectionIdSchema, metadataSchema } from './command-schemas.js';
 import type { EngineOptions, IntegrationConfig } from './engine-options.js';
+import { jsonProblem, toJsonSafe } from './json-safe.js';
 import { KeyedMutex } from './keyed-mutex.js';
 
 /** What `send` resolves to once the command's own work is done. */
@@ -125,6 +126,13 @@ export function toView(p: ConnectionProjection): ConnectionView {
   return view;
 }
 
+/** Refuses what the log could not store as given; returns it as the log will hold it. */
+function storable<T>(value: T, what: string): T {
+  const problem = jsonProblem(value);
+  if (problem) throw new InvalidCommandError(`invalid ${what}: ${problem}`);
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
 function result(p: ConnectionProjection): SendResult {
   const r: SendResult = { connectionId: p.connectionId, state: p.state, version: p.version };
   if (p.context.error) r.error = p.context.error;
@@ -150,6 +158,8 @@ class LifelineEngine implements Engine {
   private readonly commandQueue = new KeyedMutex();
   private readonly appendQueue = new KeyedMutex();
   private readonly background = new Map<string, Set<Promise<unknown>>>();
+  /** Commands and app metadata writes accepted and not yet finished; `close()` waits for them. */
+  private readonly inFlight = new Set<Promise<unknown>>();
   private closed = false;
 
   constructor(
@@ -170,13 +180,13 @@ class LifelineEngine implements Engine {
   async send(connectionId: string, command: Command): Promise<SendResult> {
     this.assertOpen();
     const id = parseOrThrow<string>(connectionIdSchema, connectionId, 'connection id');
-    const cmd = parseOrThrow<Command>(commandSchema, command, 'command');
+    const cmd = storable(parseOrThrow<Command>(commandSchema, command, 'command'), 'command');
     if (cmd.type === 'CONNECT' && !this.knows(cmd.integration)) {
       throw new InvalidCommandError(
         `unknown integration ${cmd.integration}: it is neither configured in integrations nor has functions`,
       );
     }
-    return this.commandQueue.run(id, async () => {
+    return this.enqueue(id, async () => {
       const { projection, services } = await this.commit(id, (current) => this.commandEvents(id, cmd, current));
       let last = await this.runServices(id, services, projection);
       if (cmd.type === 'DELETE') {
@@ -242,6 +252,8 @@ class LifelineEngine implements Engine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Commands already accepted finish (their outcomes are recorded); new ones are refused.
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     await this.settled();
     await this.dispatcher.close();
     if (this.ownsDatabase) await this.database.close();
@@ -283,9 +295,21 @@ class LifelineEngine implements Engine {
   private async appMetadata(connectionId: string, kind: 'set' | 'update', metadata: Record<string, unknown>) {
     this.assertOpen();
     const id = parseOrThrow<string>(connectionIdSchema, connectionId, 'connection id');
-    const value = parseOrThrow<Record<string, unknown>>(metadataSchema, metadata, 'metadata');
-    const { projection } = await this.writeMetadata(id, kind, value, 'app');
-    return result(projection);
+    const value = storable(parseOrThrow<Record<string, unknown>>(metadataSchema, metadata, 'metadata'), 'metadata');
+    // In line with the connection's commands: a write sent after a command applies after it.
+    return this.enqueue(id, async () => result((await this.writeMetadata(id, kind, value, 'app')).projection));
+  }
+
+  /** Runs `work` in the connection's command queue, tracked so that `close()` can wait for it. */
+  private enqueue<T>(id: string, work: () => Promise<T>): Promise<T> {
+    const done = this.commandQueue.run(id, work);
+    const tracked = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inFlight.add(tracked);
+    void tracked.then(() => this.inFlight.delete(tracked));
+    return done;
   }
 
   private async writeMetadata(
@@ -368,6 +392,22 @@ class LifelineEngine implements Engine {
     });
   }
 
+  /**
+   * Records what happened to a function run. A failed write is retried (a database blip must not
+   * leave a connection waiting for an outcome that was already decided).
+   */
+  private async commitOutcome(id: string, events: ConnectionEvent[]) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.commit(id, () => events);
+      } catch (error) {
+        if (isLifelineError(error) || attempt >= 4) throw error;
+        this.logger.warn({ connectionId: id, err: error, attempt }, 'recording a function outcome failed; retrying');
+        await new Promise((r) => setTimeout(r, 100 * 4 ** (attempt - 1)));
+      }
+    }
+  }
+
   // ---- services: the event functions the machine asked for ---------------------------------
 
   /** Starts the services; waits for all but `post-connection-creation`, which runs in the background. */
@@ -434,7 +474,7 @@ class LifelineEngine implements Engine {
       for (const fn of functions) if (await this.runFunction(id, fn, event)) failed.push(fn.name);
       outcome = { type: event === 'post-connection-creation' ? 'SETUP_FINISHED' : 'CLEANUP_FINISHED', failed };
     }
-    const { projection, services } = await this.commit(id, () => [outcome]);
+    const { projection, services } = await this.commitOutcome(id, [outcome]);
     return this.runServices(id, services, projection);
   }
 
@@ -487,10 +527,12 @@ class LifelineEngine implements Engine {
         },
         writeMetadata: async (kind, metadata) => {
           if (finished) throw new LifelineError('command_refused', `${fn.name} wrote metadata after its run had ended`);
-          await this.writeMetadata(id, kind, redact(metadata), writer);
+          const problem = jsonProblem(metadata);
+          if (problem) throw new LifelineError('invalid_metadata', `${kind}Metadata: ${problem}`);
+          await this.writeMetadata(id, kind, redact(JSON.parse(JSON.stringify(metadata))), writer);
         },
         log: (level, args) => {
-          const message = format(...(redact(args) as unknown[]));
+          const message = toJsonSafe<string>(format(...(redact(args) as unknown[])));
           log[level](message);
           if (LOG_ORDER[level] >= LOG_ORDER.info && logs.length < MAX_LOG_LINES) {
             logs.push({ level, message, at: new Date().toISOString() });
@@ -512,7 +554,16 @@ class LifelineEngine implements Engine {
       }
     } catch (thrown) {
       timedOut = thrown instanceof ExecutionTimeoutError;
-      error = toRunError(thrown, redact);
+      try {
+        error = toJsonSafe(redact(toRunError(thrown, redact)));
+      } catch (unrecordable) {
+        // Whatever was thrown, the run's outcome must be recorded.
+        error = {
+          type: 'script_internal_error',
+          message: 'Connection failed validation',
+          payload: { name: 'UnrecordableError', message: toJsonSafe<string>(redact(String(unrecordable))) },
+        };
+      }
     } finally {
       finished = true;
     }
@@ -520,11 +571,11 @@ class LifelineEngine implements Engine {
     const base = { runId, function: fn.name, durationMs, ...(logs.length > 0 ? { logs } : {}) };
     if (error) {
       log.warn({ error: error.type, durationMs }, `${fn.name} failed: ${error.message}`);
-      await this.commit(id, () => [
+      await this.commitOutcome(id, [
         { type: timedOut ? 'RUN_TIMED_OUT' : 'RUN_FAILED', ...base, error: error as FunctionRunError },
       ]);
     } else {
-      await this.commit(id, () => [{ type: 'RUN_SUCCEEDED', ...base }]);
+      await this.commitOutcome(id, [{ type: 'RUN_SUCCEEDED', ...base }]);
     }
     return error;
   }

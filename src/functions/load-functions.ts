@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, relative, resolve, sep } from 'node:path';
@@ -99,16 +99,22 @@ export async function loadFunctions(folder: string): Promise<LoadedFunction[]> {
       ...common,
       stdin: { contents: lines.join('\n'), resolveDir: root, loader: 'js', sourcefile: 'lifeline-functions.js' },
       sourcemap: 'inline',
+      // Bundled CommonJS dependencies may require() Node built-ins.
+      banner: {
+        js: "import { createRequire as __lifelineCreateRequire } from 'node:module'; const require = __lifelineCreateRequire(import.meta.url);",
+      },
     });
     code = bundle.outputFiles?.[0]?.text ?? '';
   } catch (error) {
     throw loadError(`could not compile the functions in ${root}: ${(error as Error).message}`);
   }
-  const cacheDir = join(tmpdir(), 'lifeline-functions');
-  mkdirSync(cacheDir, { recursive: true });
-  const out = join(cacheDir, `${createHash('sha256').update(code).digest('hex').slice(0, 32)}.mjs`);
-  if (!existsSync(out)) writeFileSync(out, code);
-  const modules = (await import(pathToFileURL(out).href)).default as Array<{ default?: unknown }>;
+  const out = writeBundle(code);
+  let modules: Array<{ default?: unknown }>;
+  try {
+    modules = (await import(pathToFileURL(out).href)).default as Array<{ default?: unknown }>;
+  } catch (error) {
+    throw loadError(`loading the functions in ${root} failed: ${(error as Error).message}`);
+  }
 
   return files.map((file, i) => {
     const rel = relative(root, file);
@@ -118,6 +124,26 @@ export async function loadFunctions(folder: string): Promise<LoadedFunction[]> {
     }
     return { ...identify(rel), definition: checkDefinition(definition, rel), file };
   });
+}
+
+/**
+ * Writes the compiled bundle where only this user can write (a per-user directory, mode 0700),
+ * atomically (temp file, then rename), named by its content hash; returns its path.
+ */
+function writeBundle(code: string): string {
+  const dir = join(tmpdir(), `lifeline-functions-${process.getuid?.() ?? 'user'}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const info = statSync(dir);
+  if ((process.getuid && info.uid !== process.getuid()) || (info.mode & 0o022) !== 0) {
+    throw loadError(`${dir} is not private to this user; remove it and try again`);
+  }
+  const out = join(dir, `${createHash('sha256').update(code).digest('hex').slice(0, 32)}.mjs`);
+  if (!existsSync(out) || readFileSync(out, 'utf8') !== code) {
+    const temp = `${out}.${process.pid}.${Date.now()}.tmp`;
+    writeFileSync(temp, code, { mode: 0o600 });
+    renameSync(temp, out);
+  }
+  return out;
 }
 
 /** Checks a definition's fields; returns it unchanged. */

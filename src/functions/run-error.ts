@@ -1,5 +1,6 @@
 import type { FunctionRunError } from '../../machines/connection-events.js';
 import type { Redactor } from '../crypto/secret-redactor.js';
+import { toJsonSafe } from '../engine/json-safe.js';
 import { isLifelineError, type ProviderHttpError } from '../errors.js';
 import { isActionError } from './action-error.js';
 
@@ -36,7 +37,7 @@ export function toRunError(error: unknown, redact: Redactor): FunctionRunError {
     return { type: 'execution_timeout', message: DEFAULT_FAILURE_MESSAGE, payload: { timeoutMs: error.timeoutMs } };
   }
   if (isActionError(error)) {
-    const payload = redact(JSON.parse(JSON.stringify(error.payload)) as Record<string, unknown>);
+    const payload = redact(toJsonSafe<Record<string, unknown>>(error.payload));
     return { type: 'action_script_runtime_error', message: userMessage(payload), payload };
   }
   if (isLifelineError(error, 'provider_http_error')) {

@@ -419,6 +419,81 @@ describe.each(testStores)('lifecycle on $name', (store) => {
     });
   });
 
+  describe('robustness', () => {
+    it('an unserialisable ActionError payload and a NUL in a log line are still recorded; nothing is stuck', async () => {
+      const engine = await newEngine({
+        functions: [
+          fn('sf', 'check', 'validate-connection', (nango) => {
+            nango.log('before\u0000after');
+            const payload: Record<string, unknown> = { message: 'no', n: 10n };
+            payload.self = payload;
+            throw new nango.ActionError(payload);
+          }),
+        ],
+      });
+      const r = await engine.send('c1', { type: 'CONNECT', integration: 'sf', credentials: oauth('tok-a') });
+      expect(r).toMatchObject({ state: 'deleted', error: { message: 'no' } });
+      const failed = (await engine.history('c1')).find((h) => h.type === 'RUN_FAILED');
+      expect(failed?.data.error).toMatchObject({ payload: { message: 'no', n: '10', self: '[Circular]' } });
+      expect(failed?.data.logs).toMatchObject([{ level: 'info', message: 'before\uFFFDafter' }]);
+      await expectReplayMatches(engine, 'c1');
+    });
+
+    it('metadata that JSON cannot hold is refused with a clear error and writes nothing; undefined keys are not stored', async () => {
+      const engine = await newEngine({ integrations: { plain: {} } });
+      const bad = await engine
+        .send('c1', { type: 'CONNECT', integration: 'plain', credentials: oauth('t-1234'), metadata: { s: 'a\u0000' } })
+        .catch((e) => e);
+      expect(isLifelineError(bad, 'invalid_command')).toBe(true);
+      expect(bad.message).toBe('invalid command: metadata.s contains a NUL character');
+      expect(await engine.history('c1')).toEqual([]);
+      await engine.send('c1', {
+        type: 'CONNECT',
+        integration: 'plain',
+        credentials: oauth('t-1234'),
+        metadata: { a: 1, b: 2 },
+      });
+      await engine.settled();
+      expect(
+        isLifelineError(await engine.setMetadata('c1', { big: 1n } as never).catch((e) => e), 'invalid_command'),
+      ).toBe(true);
+      await engine.updateMetadata('c1', { a: undefined, c: 3 });
+      expect((await engine.getConnection('c1'))?.metadata).toEqual({ a: 1, b: 2, c: 3 });
+      await expectReplayMatches(engine, 'c1');
+    });
+
+    it('app metadata writes queue behind the commands sent before them', async () => {
+      const gate = deferred();
+      const engine = await newEngine({ functions: [fn('sf', 'slow', 'validate-connection', () => gate.promise)] });
+      const connect = engine.send('c1', { type: 'CONNECT', integration: 'sf', credentials: oauth('tok-a') });
+      const write = engine.updateMetadata('c1', { after: 'connect' });
+      const del = engine.send('c1', { type: 'DELETE' });
+      const late = engine.updateMetadata('c1', { after: 'delete' }).catch((e) => e);
+      gate.resolve();
+      await connect;
+      expect((await write).state).toBe('active');
+      expect((await del).state).toBe('deleted');
+      expect(isLifelineError(await late, 'command_refused')).toBe(true);
+      const types = (await engine.history('c1')).map((h) => h.type);
+      expect(types.indexOf('METADATA_UPDATED')).toBeGreaterThan(types.indexOf('VALIDATION_PASSED'));
+      expect(types.indexOf('METADATA_UPDATED')).toBeLessThan(types.indexOf('DELETE'));
+    });
+
+    it('close() lets accepted commands finish and record their outcome, and refuses new ones', async () => {
+      const engine = await newEngine({
+        functions: [fn('sf', 'slow', 'validate-connection', () => new Promise((r) => setTimeout(r, 150)))],
+      });
+      const connect = engine.send('c1', { type: 'CONNECT', integration: 'sf', credentials: oauth('tok-a') });
+      const queued = engine.send('c1', { type: 'DELETE' });
+      await new Promise((r) => setTimeout(r, 20));
+      const closing = engine.close();
+      expect(isLifelineError(await engine.send('c2', { type: 'DELETE' }).catch((e) => e), 'engine_closed')).toBe(true);
+      await closing;
+      expect((await connect).state).toBe('active');
+      expect((await queued).state).toBe('deleted');
+    });
+  });
+
   describe('replay', () => {
     it('rebuilds every intermediate version from the log alone', async () => {
       const engine = await newEngine({

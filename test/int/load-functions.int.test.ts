@@ -63,6 +63,28 @@ describe('loading a Nango functions folder', () => {
     expect(await loadFunctions(folder('empty', { 'index.ts': '// nothing yet\n' }))).toEqual([]);
   });
 
+  it('bundles CommonJS dependencies that require Node built-ins', async () => {
+    const dir = folder('cjs', {
+      'index.ts': "import './x/on-events/a';",
+      'node_modules/cjs-dep/package.json': JSON.stringify({ name: 'cjs-dep', main: 'index.js' }),
+      'node_modules/cjs-dep/index.js':
+        "const crypto = require('crypto'); module.exports = () => crypto.randomUUID().length;",
+      'x/on-events/a.ts':
+        "import { createOnEvent } from 'nango';\nimport uuidLength from 'cjs-dep';\nexport const n = uuidLength();\nexport default createOnEvent({ event: 'validate-connection', exec: async () => {} });",
+    });
+    expect((await loadFunctions(dir)).map((f) => f.name)).toEqual(['a']);
+  });
+
+  it('a function file that throws at load is a function_load_failed error', async () => {
+    const error = await loadError(
+      folder('throws', {
+        'index.ts': "import './x/on-events/a';",
+        'x/on-events/a.ts': "throw new Error('boom at load');",
+      }),
+    );
+    expect(error.message).toContain('boom at load');
+  });
+
   it('refuses a folder without index.ts, naming it', async () => {
     const error = await loadError(folder('no-index', { 'x/on-events/a.ts': fnFile('validate-connection') }));
     expect(error.message).toContain('no index.ts');

@@ -30,3 +30,17 @@ describe('secret redactor', () => {
     expect(secretsOf({ type: 'API_KEY', apiKey: 'abcd-key' })).toEqual(['abcd-key']);
   });
 });
+
+describe('secret redactor: other shapes', () => {
+  const redact = createRedactor(['AbC+dEf/GhI=jKl']);
+
+  it('redacts object keys, not only values', () => {
+    expect(redact({ 'AbC+dEf/GhI=jKl': 'seen' })).toEqual({ '[REDACTED]': 'seen' });
+  });
+
+  it('redacts the percent-encoded and form-encoded forms of a secret (as echoed in URLs)', () => {
+    expect(redact('GET /me?api_key=AbC%2BdEf%2FGhI%3DjKl failed')).toBe('GET /me?api_key=[REDACTED] failed');
+    const form = new URLSearchParams({ k: 'AbC+dEf/GhI=jKl' }).toString();
+    expect(redact(form)).toBe('k=[REDACTED]');
+  });
+});
