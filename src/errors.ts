@@ -21,7 +21,11 @@ export type LifelineErrorCode =
   | 'engine_closed'
   | 'outbound_refused'
   | 'provider_http_error'
-  | 'not_available';
+  | 'not_available'
+  | 'invalid_argument'
+  | 'invalid_response'
+  | 'response_too_large'
+  | 'provider_network_error';
 
 export class LifelineError extends Error {
   readonly code: LifelineErrorCode;

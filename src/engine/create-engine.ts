@@ -19,7 +19,7 @@ import {
 import type { ConnectionState } from '../../machines/connection-machine.js';
 import { type CredentialsCipher, createCredentialsCipher } from '../crypto/credentials-cipher.js';
 import { resolveEncryptionKey } from '../crypto/encryption-key.js';
-import { createRedactor, type Redactor, secretsOf } from '../crypto/secret-redactor.js';
+import { createRedactor, type Redactor } from '../crypto/secret-redactor.js';
 import {
   CommandRefusedError,
   ConfigurationError,
@@ -29,9 +29,14 @@ import {
 } from '../errors.js';
 import type { LogLevel } from '../functions/context-types.js';
 import { createFunctionContext } from '../functions/function-context.js';
+import { createLockStore, type LockStore } from '../functions/function-locks.js';
 import { checkDefinition, type LoadedFunction, loadFunctions } from '../functions/load-functions.js';
+import { atLeast, isLogLevel } from '../functions/log-arguments.js';
 import { ExecutionTimeoutError, toRunError } from '../functions/run-error.js';
+import { runSecrets } from '../functions/run-secrets.js';
+import { type HttpSettings, resolveHttpSettings } from '../http/http-settings.js';
 import { createDefaultLogger, type Logger } from '../logger.js';
+import { resolveIntegration } from '../providers/resolve-integration.js';
 import { EventStore, type LogRecord, type PendingRecord, toFoldInput } from '../store/event-store.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { type Database, openDatabase, resolveDatabaseUrl } from '../store/open-database.js';
@@ -108,7 +113,6 @@ const ACCEPTED_IN: Record<string, string> = {
 };
 
 const MAX_LOG_LINES = 200;
-const LOG_ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 export function toView(p: ConnectionProjection): ConnectionView {
   const view: ConnectionView = {
@@ -172,7 +176,14 @@ class LifelineEngine implements Engine {
     private readonly integrations: Record<string, IntegrationConfig>,
     private readonly logger: Logger,
     private readonly dispatcher: Agent,
-    private readonly options: { environment: string; functionTimeoutMs: number },
+    private readonly options: {
+      environment: string;
+      functionTimeoutMs: number;
+      http: HttpSettings;
+      functionLogLevel: LogLevel;
+      environmentVariables: Record<string, string>;
+      locks: LockStore;
+    },
   ) {}
 
   // ---- public API -------------------------------------------------------------------------
@@ -503,19 +514,28 @@ class LifelineEngine implements Engine {
     try {
       if (!sealed) throw new ConfigurationError(`connection ${id} holds no credentials`);
       const credentials = this.cipher.open(id, sealed);
-      redact = createRedactor(secretsOf(credentials));
-      const config = this.integrations[integration] ?? {};
+      const resolved = resolveIntegration(integration, this.integrations[integration]);
+      redact = createRedactor(runSecrets(credentials, resolved, this.options.environmentVariables));
+      const { environment, locks } = this.options;
       const context = createFunctionContext({
         connectionId: id,
-        integration,
-        provider: config.provider ?? integration,
-        environmentName: this.options.environment,
-        baseUrl: config.baseUrl,
-        auth: config.auth,
+        integration: resolved,
+        environmentName: environment,
         credentials,
+        connectionConfig: projection.context.connectionConfig,
         dispatcher: this.dispatcher,
         signal: controller.signal,
+        http: this.options.http,
         metadataSchema: fn.definition.metadata,
+        environmentVariables: this.options.environmentVariables,
+        locks: {
+          tryAcquire: async (key, ttlMs) => {
+            if (finished) throw new LifelineError('command_refused', `${fn.name} took a lock after its run had ended`);
+            return locks.tryAcquire({ environment, key, owner: runId, ttlMs, connectionId: id });
+          },
+          release: (key) => locks.release({ environment, key, owner: runId }),
+          releaseAll: () => locks.releaseAll(runId),
+        },
         read: async () => {
           const p = await this.store.loadOrEmpty(id);
           return {
@@ -534,7 +554,7 @@ class LifelineEngine implements Engine {
         log: (level, args) => {
           const message = toJsonSafe<string>(format(...(redact(args) as unknown[])));
           log[level](message);
-          if (LOG_ORDER[level] >= LOG_ORDER.info && logs.length < MAX_LOG_LINES) {
+          if (atLeast(level, this.options.functionLogLevel) && logs.length < MAX_LOG_LINES) {
             logs.push({ level, message, at: new Date().toISOString() });
           }
         },
@@ -567,6 +587,10 @@ class LifelineEngine implements Engine {
     } finally {
       finished = true;
     }
+    // A run's locks end with it (a crash leaves them to their TTL).
+    await this.options.locks
+      .releaseAll(runId)
+      .catch((failure) => log.warn({ err: failure }, `${fn.name}: its locks could not be released`));
     const durationMs = Date.now() - started;
     const base = { runId, function: fn.name, durationMs, ...(logs.length > 0 ? { logs } : {}) };
     if (error) {
@@ -626,6 +650,18 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   if (!Number.isInteger(timeout) || timeout <= 0)
     throw new ConfigurationError('functionTimeoutMs must be a positive integer');
 
+  const http = resolveHttpSettings(options.http);
+  const functionLogLevel = options.functionLogLevel ?? 'info';
+  if (!isLogLevel(functionLogLevel))
+    throw new ConfigurationError('functionLogLevel must be debug, info, warn or error');
+  for (const [integrationId, config] of Object.entries(options.integrations ?? {})) {
+    resolveIntegration(integrationId, config);
+  }
+  const environmentVariables = options.environmentVariables ?? {};
+  if (Object.values(environmentVariables).some((v) => typeof v !== 'string')) {
+    throw new ConfigurationError('environmentVariables must map names to string values');
+  }
+
   const owns = typeof options.database !== 'object';
   const database =
     typeof options.database === 'object' ? options.database : await openDatabase(resolveDatabaseUrl(options.database));
@@ -642,8 +678,20 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       functions,
       options.integrations ?? {},
       options.logger ?? createDefaultLogger(),
-      new Agent({ keepAliveTimeout: 10_000, connectTimeout: 10_000, headersTimeout: 60_000, bodyTimeout: 60_000 }),
-      { environment: options.environment ?? 'dev', functionTimeoutMs: timeout },
+      new Agent({
+        keepAliveTimeout: 10_000,
+        connectTimeout: http.connectTimeoutMs,
+        headersTimeout: http.headersTimeoutMs,
+        bodyTimeout: http.bodyTimeoutMs,
+      }),
+      {
+        environment: options.environment ?? 'dev',
+        functionTimeoutMs: timeout,
+        http,
+        functionLogLevel,
+        environmentVariables,
+        locks: createLockStore(database.db, schema),
+      },
     );
   } catch (error) {
     if (owns) await database.close();

@@ -1,18 +1,17 @@
+import type { LogLevel } from '../functions/context-types.js';
 import type { LoadedFunction } from '../functions/load-functions.js';
-import type { AuthInjection } from '../http/provider-request.js';
+import type { HttpOptions } from '../http/http-settings.js';
 import type { Logger } from '../logger.js';
+import type { IntegrationSettings } from '../providers/provider-schema.js';
 import type { Database } from '../store/open-database.js';
 
-/** One integration's settings (`integrations.<id>`). */
-export interface IntegrationConfig {
-  /** Provider name shown to functions (default: the integration id). */
-  provider?: string;
-  /** Base URL of the provider's API; proxy calls go only there. */
-  baseUrl?: string;
-  webhookUrl?: string;
-  webhookSecret?: string;
-  auth?: AuthInjection;
-}
+/**
+ * One integration's settings (`integrations.<id>`): `provider` (a catalog name; default: the
+ * integration id), any catalog field to override (`baseUrl`, `auth`, `headers`, `paginate`,
+ * `retryHeader`, `decompress`, `authMode`, `displayName`), and `webhookUrl`, `webhookSecret`,
+ * `clientId`, `clientSecret`, `scopes`, `allowedHosts`. See docs/reference/context.md.
+ */
+export type IntegrationConfig = IntegrationSettings;
 
 /** Options of {@link createEngine}. The CLI takes the same as flags or `LIFELINE_*` variables. */
 export interface EngineOptions {
@@ -34,4 +33,8 @@ export interface EngineOptions {
   logger?: Logger;
   /** Per function run, default 300000 (5 minutes). */
   functionTimeoutMs?: number;
+  /** Provider HTTP: retry backoff, timeouts, response size, redirects, `uncontrolledFetch` allow-list. */
+  http?: HttpOptions;
+  /** Lowest level of a function's `log` lines kept with its run in the log (default `info`). */
+  functionLogLevel?: LogLevel;
 }

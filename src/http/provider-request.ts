@@ -1,186 +1,203 @@
 import { type Dispatcher, request } from 'undici';
 import type { Credentials } from '../engine/command-schemas.js';
-import { LifelineError, ProviderHttpError } from '../errors.js';
+import { isLifelineError, LifelineError, ProviderHttpError } from '../errors.js';
 import type { ProxyConfiguration, ProxyResponse } from '../functions/context-types.js';
+import type { AuthInjection, RetryHeaderConfig } from '../providers/provider-schema.js';
+import { authHeaders } from './auth-injection.js';
+import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from './http-settings.js';
+import { toNetworkError } from './network-error.js';
+import { buildUrl, checkRedirect } from './outbound-policy.js';
+import { encodeBody } from './request-body.js';
+import { decodeData, decodedStream, readBody } from './response-body.js';
+import { abortableSleep, isRetryableStatus, type ResponseHeaders, retryWaitMs } from './retry-policy.js';
 
-/** How credentials are injected into provider requests (`integrations.<id>.auth`). */
-export interface AuthInjection {
-  /** Header for API keys (default `Authorization`). */
-  header?: string;
-  /** Prefix before the API key in that header (default `Bearer ` for `Authorization`, else none). */
-  prefix?: string;
-  /** Send the API key as this query parameter instead of a header. */
-  query?: string;
-}
+export type { AuthInjection };
+export { buildUrl };
 
+/** Where a connection's proxy calls go and what they carry. */
 export interface ProviderTarget {
-  baseUrl: string;
+  /** The connection's base URL, or why it has none (thrown as `invalid_configuration` unless `baseUrlOverride` is given). */
+  base: { baseUrl: string } | { problem: string };
   credentials: Credentials;
-  auth?: AuthInjection;
+  auth?: AuthInjection | undefined;
+  /** Default headers (a call's own headers win). */
+  headers?: Record<string, string>;
+  retryHeader?: RetryHeaderConfig | undefined;
+  decompress?: boolean;
 }
+
+export type LogSink = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 
 export interface RequestOptions {
   dispatcher: Dispatcher;
+  /** Aborts the request (and any wait between retries): the run's timeout. */
   signal: AbortSignal;
-  /** Backoff base and cap for `retries` (ms). */
-  backoff?: { baseMs: number; capMs: number };
+  settings?: Partial<HttpSettings>;
+  /** Where retries and oddities are reported (the run's log). */
+  log?: LogSink;
 }
 
-function refuse(message: string): LifelineError {
-  return new LifelineError('outbound_refused', message);
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
+
+function headerValue(headers: ResponseHeaders, name: string): string | undefined {
+  const raw = headers[name];
+  return Array.isArray(raw) ? raw[0] : raw;
 }
 
-/** Builds the request URL; refuses any URL outside the integration's base URL origin. */
-export function buildUrl(baseUrl: string, config: ProxyConfiguration): URL {
-  const base = new URL(config.baseUrlOverride ?? baseUrl);
-  if (base.protocol !== 'http:' && base.protocol !== 'https:') {
-    throw refuse(`only http and https are allowed, not ${base.protocol}`);
+/** The URL a call goes to, with the connection's base URL (or the call's override). */
+export function resolveUrl(target: ProviderTarget, config: ProxyConfiguration): URL {
+  const base = 'baseUrl' in target.base ? target.base.baseUrl : undefined;
+  if (!base && !config.baseUrlOverride) {
+    throw new LifelineError('invalid_configuration', (target.base as { problem: string }).problem);
   }
-  let url: URL;
-  if (/^[a-z][a-z0-9+.-]*:/i.test(config.endpoint)) {
-    url = new URL(config.endpoint);
-    if (url.origin !== base.origin) {
-      throw refuse(
-        `endpoint ${url.origin} is outside the integration's base URL ${base.origin}; use baseUrlOverride to target another host`,
-      );
-    }
-  } else {
-    const path = base.pathname.replace(/\/$/, '') + (config.endpoint.startsWith('/') ? '' : '/') + config.endpoint;
-    url = new URL(path + base.search, base.origin);
-  }
-  if (typeof config.params === 'string') {
-    for (const [k, v] of new URLSearchParams(config.params)) url.searchParams.append(k, v);
-  } else if (config.params) {
-    for (const [k, v] of Object.entries(config.params)) {
-      for (const item of Array.isArray(v) ? v : [v]) url.searchParams.append(k, String(item));
-    }
-  }
-  return url;
+  return buildUrl(base ?? '', config);
 }
 
-function authHeaders(target: ProviderTarget, url: URL): Record<string, string> {
-  const c = target.credentials;
-  switch (c.type) {
-    case 'OAUTH2':
-      return { authorization: `Bearer ${c.access_token}` };
-    case 'BASIC':
-      return { authorization: `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}` };
-    case 'API_KEY': {
-      if (target.auth?.query) {
-        url.searchParams.set(target.auth.query, c.apiKey);
-        return {};
-      }
-      const header = (target.auth?.header ?? 'Authorization').toLowerCase();
-      const prefix = target.auth?.prefix ?? (header === 'authorization' ? 'Bearer ' : '');
-      return { [header]: `${prefix}${c.apiKey}` };
-    }
-  }
-}
-
-function encodeBody(data: unknown): { body?: string | Buffer; contentType?: string } {
-  if (data === undefined || data === null) return {};
-  if (typeof data === 'string') return { body: data };
-  if (Buffer.isBuffer(data)) return { body: data };
-  if (data instanceof URLSearchParams)
-    return { body: data.toString(), contentType: 'application/x-www-form-urlencoded' };
-  return { body: JSON.stringify(data), contentType: 'application/json' };
-}
-
-function parseBody(text: string, contentType: string, responseType: ProxyConfiguration['responseType']): unknown {
-  if (responseType === 'text') return text;
-  if (text.length === 0) return contentType.includes('json') ? null : '';
-  if (contentType.includes('json') || /^\s*[[{]/.test(text)) {
-    try {
-      return JSON.parse(text);
-    } catch {
-      return text;
-    }
-  }
-  return text;
-}
-
-const RETRYABLE_NETWORK = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET']);
-
-function retryAfterMs(headers: Record<string, string | string[] | undefined>): number {
-  const raw = headers['retry-after'];
-  const value = Array.isArray(raw) ? raw[0] : raw;
-  if (!value) return 0;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(value);
-  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : 0;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
+type Attempt = { response: ProxyResponse } | { retryAfterStatus: number; headers: ResponseHeaders; body: unknown };
 
 /**
- * One provider call with credentials injected, as `nango.proxy` makes it. With `retries` > 0 it
- * retries network errors, 5xx, 429 and `retryOn` statuses with exponential backoff, waiting at
- * least what `Retry-After` asks. Redirects are not followed, so credentials never leave the host.
+ * One provider call with the connection's credentials injected, as `nango.proxy` makes it.
+ *
+ * - With `retries` > 0, network errors, 5xx, 429 and `retryOn` statuses are retried up to that many
+ *   times, waiting the longest of the exponential backoff, `Retry-After` and `retryHeader`.
+ * - Same-origin redirects are followed; a redirect to another host is refused (`outbound_refused`).
+ * - A non-2xx final answer throws {@link ProviderHttpError} (status, headers, body).
+ * - Every request and wait stops when `signal` aborts.
+ *
+ * @example
+ * const res = await providerRequest(target, { endpoint: '/me', retries: 3 }, { dispatcher, signal });
+ * res.data; // parsed JSON
  */
 export async function providerRequest(
   target: ProviderTarget,
   config: ProxyConfiguration,
   options: RequestOptions,
 ): Promise<ProxyResponse> {
-  const method = config.method ?? 'GET';
-  const url = buildUrl(target.baseUrl, config);
+  const settings: HttpSettings = { ...DEFAULT_HTTP_SETTINGS, ...options.settings };
+  const method = String(config.method ?? 'GET').toUpperCase();
+  if (!METHODS.has(method)) throw new LifelineError('invalid_argument', `unsupported HTTP method ${method}`);
+  const url = resolveUrl(target, config);
+  const decompress = config.decompress ?? target.decompress ?? true;
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(config.headers ?? {})) headers[k.toLowerCase()] = v;
-  Object.assign(headers, authHeaders(target, url));
+  Object.assign(headers, authHeaders(target.credentials, target.auth, url));
+  for (const [k, v] of Object.entries(target.headers ?? {})) headers[k.toLowerCase()] = v;
+  for (const [k, v] of Object.entries(config.headers ?? {})) {
+    if (v !== undefined && v !== null) headers[k.toLowerCase()] = String(v);
+  }
   const { body, contentType } = encodeBody(config.data);
   if (contentType && !headers['content-type']) headers['content-type'] = contentType;
-  const retries = Math.max(0, config.retries ?? 0);
-  const backoff = options.backoff ?? { baseMs: 200, capMs: 30_000 };
-  const where = `${method} ${url.pathname}`;
+  if (decompress && !headers['accept-encoding']) headers['accept-encoding'] = 'gzip, deflate, br';
+  if (!decompress && !headers['accept-encoding']) headers['accept-encoding'] = 'identity';
+  const retries = Math.max(0, Math.floor(Number(config.retries ?? 0)) || 0);
+  const where = `${method} ${url.host}${url.pathname}`;
+  const log = options.log ?? (() => {});
 
-  for (let attempt = 0; ; attempt++) {
-    let wait = Math.min(backoff.capMs, backoff.baseMs * 2 ** attempt);
-    try {
-      const response = await request(url, {
-        method,
-        headers,
-        body,
+  const once = async (): Promise<Attempt> => {
+    let current = url;
+    let currentMethod = method;
+    let currentBody = body;
+    const currentHeaders = { ...headers };
+    for (let hop = 0; ; hop++) {
+      const res = await request(current, {
+        method: currentMethod as Dispatcher.HttpMethod,
+        headers: currentHeaders,
+        body: currentBody,
         dispatcher: options.dispatcher,
         signal: options.signal,
+        headersTimeout: settings.headersTimeoutMs,
+        bodyTimeout: settings.bodyTimeoutMs,
       });
-      const text = await response.body.text();
-      const resHeaders = response.headers as Record<string, string | string[] | undefined>;
-      const data = parseBody(text, String(resHeaders['content-type'] ?? ''), config.responseType);
-      if (response.statusCode >= 200 && response.statusCode < 300) {
-        return { status: response.statusCode, headers: resHeaders, data };
+      const resHeaders = res.headers as ResponseHeaders;
+      const location = headerValue(resHeaders, 'location');
+      if (REDIRECTS.has(res.statusCode) && location) {
+        await res.body.dump().catch(() => {});
+        const next = checkRedirect(current, location, res.statusCode, where);
+        if (hop >= settings.maxRedirects) {
+          throw new LifelineError('provider_network_error', `${where}: more than ${settings.maxRedirects} redirects`, {
+            code: 'too_many_redirects',
+          });
+        }
+        if (
+          res.statusCode === 303 ||
+          ((res.statusCode === 301 || res.statusCode === 302) && currentMethod === 'POST')
+        ) {
+          currentMethod = 'GET';
+          currentBody = undefined;
+          delete currentHeaders['content-type'];
+        }
+        current = next;
+        continue;
       }
-      const retryable =
-        response.statusCode >= 500 ||
-        response.statusCode === 429 ||
-        (config.retryOn ?? []).includes(response.statusCode);
-      if (!retryable || attempt >= retries) {
-        throw new ProviderHttpError(`${where} answered ${response.statusCode}`, {
-          status: response.statusCode,
+      const status = res.statusCode;
+      const encoding = headerValue(resHeaders, 'content-encoding');
+      const type = String(headerValue(resHeaders, 'content-type') ?? '');
+      const declared = Number(headerValue(resHeaders, 'content-length'));
+      if (status >= 200 && status < 300) {
+        if (config.responseType === 'stream') {
+          return { response: { status, headers: resHeaders, data: decodedStream(res.body, encoding, decompress) } };
+        }
+        const bytes = await readBody(res.body, {
+          encoding,
+          decompress,
+          limit: settings.maxResponseBytes,
+          where,
+          ...(Number.isFinite(declared) ? { declaredLength: declared } : {}),
+        });
+        const data = decodeData(bytes, type, config.responseType, where, () =>
+          log('warn', `${where}: the response says ${type} but is not valid JSON; data is the raw text`),
+        );
+        return { response: { status, headers: resHeaders, data } };
+      }
+      // An error answer: read (a bounded part of) its body for the error, never failing on it.
+      let errorBody: unknown;
+      try {
+        const bytes = await readBody(res.body, { encoding, decompress, limit: 64 * 1024, where });
+        errorBody = decodeData(bytes, type, config.responseType === 'json' ? undefined : config.responseType, where);
+        if (Buffer.isBuffer(errorBody)) errorBody = errorBody.toString('utf8');
+      } catch (error) {
+        if (options.signal.aborted) throw error;
+        errorBody = isLifelineError(error, 'response_too_large') ? '(body larger than 64 KiB)' : undefined;
+      }
+      if (!isRetryableStatus(status, config.retryOn ?? undefined)) {
+        throw new ProviderHttpError(`${where} answered ${status}`, { status, headers: resHeaders, body: errorBody });
+      }
+      return { retryAfterStatus: status, headers: resHeaders, body: errorBody };
+    }
+  };
+
+  for (let attempt = 0; ; attempt++) {
+    let wait: number;
+    let reason: string;
+    try {
+      const outcome = await once();
+      if ('response' in outcome) return outcome.response;
+      if (attempt >= retries) {
+        const { retryAfterStatus: status, headers: resHeaders } = outcome;
+        throw new ProviderHttpError(`${where} answered ${status}${retries > 0 ? ` after ${retries} retries` : ''}`, {
+          status,
           headers: resHeaders,
-          body: data,
+          body: outcome.body,
         });
       }
-      wait = Math.max(wait, retryAfterMs(resHeaders));
+      wait = retryWaitMs({
+        attempt,
+        headers: outcome.headers,
+        retryHeader: config.retryHeader ?? target.retryHeader,
+        settings,
+        now: Date.now(),
+      });
+      reason = `answered ${outcome.retryAfterStatus}`;
     } catch (error) {
       if (options.signal.aborted) throw options.signal.reason ?? error;
-      const code = (error as { code?: string }).code;
-      const network = code !== undefined && RETRYABLE_NETWORK.has(code);
-      if (!network || attempt >= retries) throw error;
+      if (isLifelineError(error)) throw error;
+      const network = toNetworkError(error, where, settings);
+      if (!network) throw error;
+      if (attempt >= retries) throw network;
+      wait = retryWaitMs({ attempt, headers: undefined, settings, now: Date.now() });
+      reason = network.message.slice(where.length + 2);
     }
-    await sleep(wait, options.signal);
+    log('info', `${where} ${reason}; retry ${attempt + 1} of ${retries} in ${wait} ms`);
+    await abortableSleep(wait, options.signal);
   }
 }
