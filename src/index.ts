@@ -27,11 +27,20 @@ export {
 } from './errors.js';
 export { ActionError } from './functions/action-error.js';
 export type {
+  LogLevel,
   NangoConnection,
+  NangoIntegration,
   OnEventContext,
+  PaginateOption,
   ProxyConfiguration,
   ProxyResponse,
+  TokenResult,
+  UncontrolledFetchOptions,
 } from './functions/context-types.js';
 export { createOnEvent, type OnEvent, type OnEventDefinition } from './functions/create-on-event.js';
 export { type LoadedFunction, loadFunctions } from './functions/load-functions.js';
+export type { HttpOptions } from './http/http-settings.js';
+export { PROVIDERS } from './providers/catalog.js';
+export type { PaginationConfig } from './providers/pagination-schema.js';
+export type { AuthInjection, ProviderDefinition, RetryHeaderConfig } from './providers/provider-schema.js';
 export { type Database, openDatabase } from './store/open-database.js';
