@@ -28,11 +28,18 @@ const mirrorMachine = connectionMachine.provide({
   actors: { 'validate-connection': never, 'post-connection-creation': never, 'pre-connection-deletion': never },
 });
 
-/** Replaces every `credentials` value, at any depth, by its type alone. */
+/**
+ * Replaces every `credentials` value, at any depth of plain objects and arrays, by its type
+ * alone. Other objects (actor references) are left as they are; cycles are not followed.
+ */
 export function withoutCredentials<T>(value: T): T {
+  const seen = new WeakSet<object>();
   const walk = (v: unknown): unknown => {
+    if (typeof v !== 'object' || v === null || seen.has(v)) return v;
+    const proto = Object.getPrototypeOf(v);
+    if (!Array.isArray(v) && proto !== Object.prototype && proto !== null) return v;
+    seen.add(v);
     if (Array.isArray(v)) return v.map(walk);
-    if (typeof v !== 'object' || v === null) return v;
     return Object.fromEntries(
       Object.entries(v).map(([key, inner]) => {
         if (key === 'credentials') {
@@ -49,6 +56,8 @@ export function withoutCredentials<T>(value: T): T {
 export function createLogInspector(url: string): LogInspector {
   const inspector = createWebSocketInspector({
     url,
+    sanitizeContext: (context) => withoutCredentials(context),
+    sanitizeEvent: (event) => withoutCredentials(event),
     serialize: (event: StatelyInspectionEvent) => withoutCredentials(event),
   });
   const actors = new Map<string, AnyActorRef>();

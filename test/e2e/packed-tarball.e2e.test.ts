@@ -9,6 +9,7 @@ const repo = fileURLToPath(new URL('../../', import.meta.url));
 const app = mkdtempSync(join(tmpdir(), 'lifeline-app-'));
 afterAll(() => rmSync(app, { recursive: true, force: true }));
 
+// dist/ was built by the global setup, so the tarball is packed without running prepack again.
 // An app outside the repo: installs the packed tarball, keeps the seed's files unchanged in its
 // own folder, and drives a connection on the embedded store (the default ./.lifeline/data).
 const script = `
@@ -45,7 +46,10 @@ console.log(JSON.stringify(steps));
 
 describe('the packed tarball in a separate app', () => {
   it('installs, loads the seed files unchanged and drives CONNECT → RECONNECT → DELETE', () => {
-    const packed = execFileSync('npm', ['pack', '--pack-destination', app, '--silent'], { cwd: repo, encoding: 'utf8' })
+    const packed = execFileSync('npm', ['pack', '--ignore-scripts', '--pack-destination', app, '--silent'], {
+      cwd: repo,
+      encoding: 'utf8',
+    })
       .trim()
       .split('\n')
       .at(-1) as string;

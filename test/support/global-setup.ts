@@ -1,7 +1,16 @@
+import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 
-/** Says plainly whether the PostgreSQL suite runs, and fails fast when its server is unreachable. */
+/**
+ * Builds `dist/` once for the end-to-end tests (they run the built `lifeline` binary and pack the
+ * package), then says plainly whether the PostgreSQL suite runs, failing fast when its server is
+ * unreachable.
+ */
 export default async function globalSetup() {
+  // tsc over the existing dist/ (not `npm run build`, which empties it first and would pull the
+  // binary from under another test run).
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+
   const url = process.env.LIFELINE_TEST_DATABASE_URL;
   if (!url) {
     console.warn(
