@@ -52,7 +52,7 @@ function describe(entry: HistoryEntry, paint: Paint): string[] {
     case 'VALIDATION_STARTED':
       return [`validation starts: ${d.functions.length ? d.functions.join(', ') : 'no functions'}`];
     case 'RUN_STARTED':
-      return [`▶ ${d.event} ${paint.cyan(d.function)} (attempt ${d.attempt})`];
+      return [`▶ ${paint.cyan(d.function)} (${d.event}, attempt ${d.attempt})`];
     case 'RUN_SUCCEEDED':
     case 'RUN_FAILED':
     case 'RUN_TIMED_OUT': {
@@ -104,7 +104,7 @@ export function formatTimeline(history: HistoryEntry[], paint: Paint = plain): s
       // A log that does not replay still prints; `lifeline verify` reports it.
     }
     const states = entry.from === entry.to ? entry.to : `${entry.from ?? '∅'} → ${entry.to}`;
-    const prefix = `v${String(entry.version).padStart(3)}  ${entry.at.toISOString()}  ${states.padEnd(24)} `;
+    const prefix = `${`v${entry.version}`.padEnd(5)} ${entry.at.toISOString()}  ${states.padEnd(24)} `;
     const pad = ' '.repeat(prefix.length);
     const body =
       entry.type === 'METADATA_SET' || entry.type === 'METADATA_UPDATED'

@@ -26,9 +26,17 @@ class Exit extends Error {
   }
 }
 
+/** lifeline's version, from the nearest package.json above this file (src/ or dist/src/). */
 function version(): string {
-  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string })
-    .version;
+  for (let dir = new URL('.', import.meta.url); dir.pathname !== '/'; dir = new URL('..', dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as { name?: string; version: string };
+      if (pkg.name === 'lifeline') return pkg.version;
+    } catch {
+      // no package.json here: keep looking upwards
+    }
+  }
+  return 'unknown';
 }
 
 const paint = (): Paint => (pc.createColors(Boolean(process.stdout.isTTY) && !process.env.NO_COLOR) as Paint) ?? plain;

@@ -137,7 +137,7 @@ describe.each(targets)('the lifeline binary on $name', (target) => {
     const out = history.stdout;
     expect(out).toContain('∅ → pending');
     expect(out).toContain('CONNECT salesforce with OAUTH2 credentials');
-    expect(out).toContain('▶ validate-connection validate-connection (attempt 1)');
+    expect(out).toContain('▶ validate-connection (validate-connection, attempt 1)');
     expect(out).toContain('+organizationId="org-A"');
     expect(out).toContain('✗ validate-connection failed after');
     expect(out).toContain('action_script_runtime_error: Salesforce org mismatch: expected org-A, got org-B');
