@@ -1,6 +1,7 @@
 import { type Dispatcher, fetch, type Response } from 'undici';
 import { LifelineError } from '../errors.js';
-import type { HttpSettings } from './http-settings.js';
+import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from './http-settings.js';
+import { toNetworkError } from './network-error.js';
 import { checkUncontrolledUrl } from './outbound-policy.js';
 
 /** What `nango.uncontrolledFetch` takes (Nango's shape). */
@@ -14,7 +15,7 @@ export interface UncontrolledFetchOptions {
 export interface UncontrolledPolicy {
   dispatcher: Dispatcher;
   signal: AbortSignal;
-  settings: Pick<HttpSettings, 'maxRedirects'>;
+  settings: Partial<HttpSettings>;
   /** The integration's base URL origin, if it has one. */
   baseOrigin: string | undefined;
   /** `http.allowedHosts` and `integrations.<id>.allowedHosts`. */
@@ -34,25 +35,32 @@ export async function uncontrolledFetch(
   options: UncontrolledFetchOptions,
   policy: UncontrolledPolicy,
 ): Promise<Response> {
+  const settings: HttpSettings = { ...DEFAULT_HTTP_SETTINGS, ...policy.settings };
   let url = checkUncontrolledUrl(options.url, policy.baseOrigin, policy.allowedHosts);
   let method = (options.method ?? 'GET').toUpperCase();
   let body = options.body ?? undefined;
   for (let hop = 0; ; hop++) {
-    const response = await fetch(url, {
-      method,
-      headers: options.headers ?? {},
-      ...(body !== undefined ? { body } : {}),
-      redirect: 'manual',
-      dispatcher: policy.dispatcher,
-      signal: policy.signal,
-    });
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers: options.headers ?? {},
+        ...(body !== undefined ? { body } : {}),
+        redirect: 'manual',
+        dispatcher: policy.dispatcher,
+        signal: policy.signal,
+      });
+    } catch (error) {
+      if (policy.signal.aborted) throw policy.signal.reason ?? error;
+      throw toNetworkError(error, `uncontrolledFetch ${method} ${url.host}${url.pathname}`, settings) ?? error;
+    }
     const location = response.headers.get('location');
     if (![301, 302, 303, 307, 308].includes(response.status) || !location) return response;
     await response.body?.cancel().catch(() => {});
-    if (hop >= policy.settings.maxRedirects) {
+    if (hop >= settings.maxRedirects) {
       throw new LifelineError(
         'provider_network_error',
-        `uncontrolledFetch: more than ${policy.settings.maxRedirects} redirects`,
+        `uncontrolledFetch: more than ${settings.maxRedirects} redirects`,
       );
     }
     url = checkUncontrolledUrl(new URL(location, url), policy.baseOrigin, policy.allowedHosts);

@@ -28,7 +28,7 @@ describe.each(testStores)('provider HTTP under failure on $name', (store) => {
     const engine = await newEngine({
       integrations: { fake: { baseUrl: `${fake.baseUrl}/api` } },
       functions: [fn('fake', 'probe', 'validate-connection', (nango) => probe(nango), { timeoutMs: 1500 })],
-      http: { retryBaseMs: 5, retryMaxMs: 40, headersTimeoutMs: 300, bodyTimeoutMs: 300, maxResponseBytes: 256 * 1024 },
+      http: { retryBaseMs: 5, retryMaxMs: 40, headersTimeoutMs: 500, bodyTimeoutMs: 500, maxResponseBytes: 256 * 1024 },
     });
     let n = 0;
     run = async (exec) => {
@@ -132,27 +132,27 @@ describe.each(testStores)('provider HTTP under failure on $name', (store) => {
   });
 
   it('slow headers and a stalled body hit their timeouts (retried when asked)', async () => {
-    fake.script('GET /api/slow-headers', { delayMs: 1000 }, { json: { ok: 4 } });
+    fake.script('GET /api/slow-headers', { delayMs: 2000 }, { json: { ok: 4 } });
     let data: unknown;
     await run(async (nango) => {
-      data = (await nango.get({ endpoint: '/slow-headers', retries: 1 })).data;
+      data = (await nango.get({ endpoint: '/slow-headers', retries: 2 })).data;
     });
     expect(data).toEqual({ ok: 4 });
 
-    fake.script('GET /api/always-slow', { delayMs: 1000 });
+    fake.script('GET /api/always-slow', { delayMs: 2000 });
     const headers = await run(async (nango) => {
       await nango.get({ endpoint: '/always-slow' });
     });
     expect(headers.outcome.data.error).toMatchObject({
-      payload: { message: expect.stringContaining('no response headers within 300 ms (headersTimeoutMs)') },
+      payload: { message: expect.stringContaining('no response headers within 500 ms (headersTimeoutMs)') },
     });
 
-    fake.script('GET /api/slow-body', { stallBodyMs: 1000 });
+    fake.script('GET /api/slow-body', { stallBodyMs: 2000 });
     const body = await run(async (nango) => {
       await nango.get({ endpoint: '/slow-body' });
     });
     expect(body.outcome.data.error).toMatchObject({
-      payload: { message: expect.stringContaining('stalled for more than 300 ms (bodyTimeoutMs)') },
+      payload: { message: expect.stringContaining('stalled for more than 500 ms (bodyTimeoutMs)') },
     });
   });
 

@@ -226,17 +226,31 @@ describe.each(testStores)('event function context on $name', (store) => {
     fake.script('GET /public', { json: { public: true } });
     other.script('GET /allowed', { body: 'allowed' });
     other.script('GET /bounce', { redirect: 'http://localhost:9/nope' });
+    other.script('GET /reset', { reset: true });
     const got: unknown[] = [];
     await run('plain', async (nango) => {
       const a = await nango.uncontrolledFetch({ url: new URL(`${fake.baseUrl}/public`) });
       got.push(a.status, await a.json());
       const b = await nango.uncontrolledFetch({ url: `${other.baseUrl}/allowed`, headers: { 'x-mine': '1' } });
       got.push(await b.text());
-      for (const url of ['http://localhost:9/x', 'ftp://127.0.0.1/x', `${other.baseUrl}/bounce`]) {
+      for (const url of [
+        'http://localhost:9/x',
+        'ftp://127.0.0.1/x',
+        `${other.baseUrl}/bounce`,
+        `${other.baseUrl}/reset`,
+      ]) {
         await nango.uncontrolledFetch({ url }).catch((e) => got.push(e.code));
       }
     });
-    expect(got).toEqual([200, { public: true }, 'allowed', 'outbound_refused', 'outbound_refused', 'outbound_refused']);
+    expect(got).toEqual([
+      200,
+      { public: true },
+      'allowed',
+      'outbound_refused',
+      'outbound_refused',
+      'outbound_refused',
+      'provider_network_error',
+    ]);
     expect(fake.requests.at(-1)?.headers.authorization).toBeUndefined();
     expect(other.requests.find((r) => r.path === '/allowed')?.headers).toMatchObject({ 'x-mine': '1' });
     expect(other.requests.every((r) => r.headers.authorization === undefined)).toBe(true);
