@@ -294,6 +294,7 @@ describe.each(testStores)('provider HTTP under failure on $name', (store) => {
   it('never lets the token reach the log: error messages, HTTP bodies and log lines are redacted', async () => {
     fake.route('/api/echo-auth', (req) => ({ status: 400, json: { error: `bad ${req.headers.authorization}` } }));
     const { outcome } = await run(async (nango) => {
+      nango.log('below the default functionLogLevel', { level: 'debug' });
       nango.log('token is', TOKEN);
       await nango.get({ endpoint: '/echo-auth' });
     });
