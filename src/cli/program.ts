@@ -15,7 +15,7 @@ import { openDatabase, resolveDatabaseUrl } from '../store/open-database.js';
 import { type GlobalOptions, openCliEngine, openCliStore, readJsonArgument } from './cli-store.js';
 import { formatTimeline, type Paint, plain } from './format-timeline.js';
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3, refused: 4, mismatch: 5 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3, refused: 4, mismatch: 5, functionFailed: 6 } as const;
 
 class Exit extends Error {
   constructor(
@@ -265,6 +265,66 @@ export function buildProgram(): Command {
         await close();
       }
     });
+
+  program
+    .command('dryrun <function-name> <connection-id>')
+    .description('run one function against an existing connection (real provider calls); stores nothing unless --save')
+    .option('-e, --environment <name>', 'environmentName for the run')
+    .option('--integration-id <id>', "the function's integration (default: the connection's)")
+    .option('--metadata <json|@file>', 'start from this metadata instead of the stored one')
+    .option('--save', "store the run's metadata writes")
+    .action(
+      async (
+        name: string,
+        id: string,
+        opts: { environment?: string; integrationId?: string; metadata?: string; save?: boolean },
+      ) => {
+        const metadata = opts.metadata ? readJsonArgument(opts.metadata, '--metadata') : undefined;
+        if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))) {
+          throw new Exit(EXIT.usage, '--metadata must be a JSON object');
+        }
+        const { database, close } = await openCliStore(globals());
+        try {
+          const engine = await openCliEngine(globals(), database);
+          try {
+            const run = await engine.dryrun(name, id, {
+              ...(opts.environment ? { environment: opts.environment } : {}),
+              ...(opts.integrationId ? { integration: opts.integrationId } : {}),
+              ...(metadata ? { metadata: metadata as Record<string, unknown> } : {}),
+              ...(opts.save ? { save: true } : {}),
+            });
+            if (globals().json) json(run);
+            else {
+              const p = paint();
+              print(
+                `${p.bold(`${run.integration}/${run.function}`)} (${run.event}) on ${run.connectionId}${opts.save ? '' : p.dim(' — dry run, nothing stored')}`,
+              );
+              for (const l of run.logs) print(p.dim(`  │ ${l.level}: ${l.message}`));
+              for (const c of run.calls) {
+                print(
+                  `  ${c.method} ${c.endpoint} → ${c.status ?? ''}${c.error ? p.red(` ${c.error}`) : ''} (${c.durationMs} ms)`,
+                );
+              }
+              for (const w of run.metadataWrites) {
+                print(
+                  `  ${w.kind === 'set' ? 'setMetadata' : 'updateMetadata'} ${JSON.stringify(w.metadata)}${run.saved ? ' (saved)' : ''}`,
+                );
+              }
+              print(
+                run.error
+                  ? p.red(`✗ ${run.outcome} after ${run.durationMs} ms: ${run.error.type}: ${run.error.message}`)
+                  : p.green(`✓ succeeded in ${run.durationMs} ms`),
+              );
+            }
+            if (run.error) throw new Exit(EXIT.functionFailed, '');
+          } finally {
+            await engine.close();
+          }
+        } finally {
+          await close();
+        }
+      },
+    );
 
   program
     .command('diagram')

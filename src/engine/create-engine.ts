@@ -27,8 +27,8 @@ import {
   isLifelineError,
   LifelineError,
 } from '../errors.js';
-import type { LogLevel } from '../functions/context-types.js';
-import { createFunctionContext } from '../functions/function-context.js';
+import type { LogLevel, OnEventContext } from '../functions/context-types.js';
+import { createFunctionContext, type RunHost } from '../functions/function-context.js';
 import { createLockStore, type LockStore } from '../functions/function-locks.js';
 import { checkDefinition, type LoadedFunction, loadFunctions } from '../functions/load-functions.js';
 import { atLeast, isLogLevel } from '../functions/log-arguments.js';
@@ -46,6 +46,7 @@ import { type Command, commandSchema, connectionIdSchema, metadataSchema } from 
 import type { EngineOptions, IntegrationConfig } from './engine-options.js';
 import { jsonProblem, toJsonSafe } from './json-safe.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { type RecordedCall, recordCalls } from './record-calls.js';
 
 /** What `send` resolves to once the command's own work is done. */
 export interface SendResult {
@@ -91,6 +92,43 @@ export interface VerifyOptions {
   onProgress?: (checked: number, total: number | null) => void;
 }
 
+/** Options of {@link Engine.dryrun}. */
+export interface DryrunOptions {
+  /** Run the function of this integration (default: the connection's). */
+  integration?: string;
+  /** Start the run from this metadata instead of the stored one. */
+  metadata?: Record<string, unknown>;
+  /** `environmentName` for the run (default: the engine's). */
+  environment?: string;
+  /** Store the run's metadata writes (recorded with writer `dryrun:<integration>/<name>`). */
+  save?: boolean;
+}
+
+/** What a dry run did: its outcome, log lines, provider calls and metadata writes. */
+export interface DryrunResult {
+  connectionId: string;
+  integration: string;
+  function: string;
+  event: string;
+  outcome: 'succeeded' | 'failed' | 'timed_out';
+  error?: FunctionRunError;
+  durationMs: number;
+  logs: Array<{ level: LogLevel; message: string; at: string }>;
+  calls: RecordedCall[];
+  metadataWrites: Array<{ kind: 'set' | 'update'; metadata: Record<string, unknown> }>;
+  /** The metadata as the run left it (stored only with `save`). */
+  metadata: Record<string, unknown>;
+  saved: boolean;
+}
+
+/** Where a run's reads and metadata writes go: the log for a real run, memory for a dry run. */
+interface RunSink {
+  environment: string;
+  read: RunHost['read'];
+  writeMetadata(kind: 'set' | 'update', metadata: Record<string, unknown>): Promise<void>;
+  observe?: (context: OnEventContext) => OnEventContext;
+}
+
 export interface Engine {
   send(connectionId: string, command: Command): Promise<SendResult>;
   getConnection(connectionId: string): Promise<ConnectionView | null>;
@@ -99,6 +137,11 @@ export interface Engine {
   verify(connectionIds?: string[], options?: VerifyOptions): Promise<VerifyReport>;
   setMetadata(connectionId: string, metadata: Record<string, unknown>): Promise<SendResult>;
   updateMetadata(connectionId: string, metadata: Record<string, unknown>): Promise<SendResult>;
+  /**
+   * Runs one function against an existing connection — real provider calls — and reports its
+   * logs, provider calls and metadata writes. Nothing is stored unless `save` is set.
+   */
+  dryrun(functionName: string, connectionId: string, options?: DryrunOptions): Promise<DryrunResult>;
   settled(): Promise<void>;
   close(): Promise<void>;
 }
@@ -499,10 +542,101 @@ class LifelineEngine implements Engine {
     const { projection } = await this.commit(id, () => [
       { type: 'RUN_STARTED', runId, event, function: fn.name, attempt: 1 },
     ]);
+    const run = await this.execute(id, fn, runId, projection, {
+      environment: this.options.environment,
+      read: () => this.readConnection(id),
+      writeMetadata: async (kind, metadata) => {
+        await this.writeMetadata(id, kind, metadata, `function:${fn.integration}/${fn.name}`);
+      },
+    });
+    const base = {
+      runId,
+      function: fn.name,
+      durationMs: run.durationMs,
+      ...(run.logs.length > 0 ? { logs: run.logs } : {}),
+    };
+    if (run.error) {
+      await this.commitOutcome(id, [
+        { type: run.timedOut ? 'RUN_TIMED_OUT' : 'RUN_FAILED', ...base, error: run.error },
+      ]);
+    } else {
+      await this.commitOutcome(id, [{ type: 'RUN_SUCCEEDED', ...base }]);
+    }
+    return run.error;
+  }
+
+  async dryrun(functionName: string, connectionId: string, options: DryrunOptions = {}): Promise<DryrunResult> {
+    this.assertOpen();
+    const id = parseOrThrow<string>(connectionIdSchema, connectionId, 'connection id');
+    const projection = await this.store.load(id);
+    if (!projection) throw new LifelineError('connection_not_found', `connection ${id} does not exist`);
+    const integration = options.integration ?? (projection.context.integration as string);
+    const fn = this.functions.find((f) => f.integration === integration && f.name === functionName);
+    if (!fn) {
+      const known = this.functions.filter((f) => f.integration === integration).map((f) => f.name);
+      throw new InvalidCommandError(
+        `no function ${functionName} for integration ${integration}${known.length ? ` (it has: ${known.join(', ')})` : ''}`,
+      );
+    }
+    const overrides = options.metadata === undefined ? undefined : storable(options.metadata, 'metadata');
+    let metadata = overrides ?? projection.context.metadata;
+    const metadataWrites: DryrunResult['metadataWrites'] = [];
+    const calls: DryrunResult['calls'] = [];
+    const runId = randomUUID();
+    const run = await this.execute(id, fn, runId, projection, {
+      environment: options.environment ?? this.options.environment,
+      read: async () => {
+        const now = await this.readConnection(id);
+        return { ...now, metadata };
+      },
+      writeMetadata: async (kind, written) => {
+        metadataWrites.push({ kind, metadata: written });
+        metadata = kind === 'set' ? written : { ...metadata, ...written };
+        if (options.save) await this.writeMetadata(id, kind, written, `dryrun:${fn.integration}/${fn.name}`);
+      },
+      observe: (context) => recordCalls(context, calls),
+    });
+    const result: DryrunResult = {
+      connectionId: id,
+      integration,
+      function: fn.name,
+      event: fn.definition.event,
+      outcome: run.error ? (run.timedOut ? 'timed_out' : 'failed') : 'succeeded',
+      durationMs: run.durationMs,
+      logs: run.logs,
+      calls,
+      metadataWrites,
+      metadata,
+      saved: Boolean(options.save) && metadataWrites.length > 0,
+    };
+    if (run.error) result.error = run.error;
+    return result;
+  }
+
+  private async readConnection(id: string) {
+    const p = await this.store.loadOrEmpty(id);
+    return {
+      metadata: p.context.metadata,
+      connectionConfig: p.context.connectionConfig,
+      createdAt: p.createdAt,
+      updatedAt: p.updatedAt,
+    };
+  }
+
+  /**
+   * Runs a function's `exec` under its timeout with a context whose reads and metadata writes go
+   * through `sink`. Returns what happened, ready to record; records nothing itself.
+   */
+  private async execute(
+    id: string,
+    fn: LoadedFunction,
+    runId: string,
+    projection: ConnectionProjection,
+    sink: RunSink,
+  ) {
     const started = Date.now();
     const sealed = projection.context.credentials;
     const integration = fn.integration;
-    const writer = `function:${integration}/${fn.name}`;
     const logs: Array<{ level: LogLevel; message: string; at: string }> = [];
     const log = this.logger.child({ connectionId: id, integration, function: fn.name, runId });
     let redact: Redactor = createRedactor([]);
@@ -516,7 +650,8 @@ class LifelineEngine implements Engine {
       const credentials = this.cipher.open(id, sealed);
       const resolved = resolveIntegration(integration, this.integrations[integration]);
       redact = createRedactor(runSecrets(credentials, resolved, this.options.environmentVariables));
-      const { environment, locks } = this.options;
+      const { environment } = sink;
+      const { locks } = this.options;
       const context = createFunctionContext({
         connectionId: id,
         integration: resolved,
@@ -536,20 +671,12 @@ class LifelineEngine implements Engine {
           release: (key) => locks.release({ environment, key, owner: runId }),
           releaseAll: () => locks.releaseAll(runId),
         },
-        read: async () => {
-          const p = await this.store.loadOrEmpty(id);
-          return {
-            metadata: p.context.metadata,
-            connectionConfig: p.context.connectionConfig,
-            createdAt: p.createdAt,
-            updatedAt: p.updatedAt,
-          };
-        },
+        read: sink.read,
         writeMetadata: async (kind, metadata) => {
           if (finished) throw new LifelineError('command_refused', `${fn.name} wrote metadata after its run had ended`);
           const problem = jsonProblem(metadata);
           if (problem) throw new LifelineError('invalid_metadata', `${kind}Metadata: ${problem}`);
-          await this.writeMetadata(id, kind, redact(JSON.parse(JSON.stringify(metadata))), writer);
+          await sink.writeMetadata(kind, redact(JSON.parse(JSON.stringify(metadata))));
         },
         log: (level, args) => {
           const message = toJsonSafe<string>(format(...(redact(args) as unknown[])));
@@ -568,7 +695,8 @@ class LifelineEngine implements Engine {
         }, timeoutMs);
       });
       try {
-        await Promise.race([Promise.resolve().then(() => fn.definition.exec(context)), timeout]);
+        const observed = sink.observe ? sink.observe(context) : context;
+        await Promise.race([Promise.resolve().then(() => fn.definition.exec(observed)), timeout]);
       } finally {
         clearTimeout(timer);
       }
@@ -592,16 +720,8 @@ class LifelineEngine implements Engine {
       .releaseAll(runId)
       .catch((failure) => log.warn({ err: failure }, `${fn.name}: its locks could not be released`));
     const durationMs = Date.now() - started;
-    const base = { runId, function: fn.name, durationMs, ...(logs.length > 0 ? { logs } : {}) };
-    if (error) {
-      log.warn({ error: error.type, durationMs }, `${fn.name} failed: ${error.message}`);
-      await this.commitOutcome(id, [
-        { type: timedOut ? 'RUN_TIMED_OUT' : 'RUN_FAILED', ...base, error: error as FunctionRunError },
-      ]);
-    } else {
-      await this.commitOutcome(id, [{ type: 'RUN_SUCCEEDED', ...base }]);
-    }
-    return error;
+    if (error) log.warn({ error: error.type, durationMs }, `${fn.name} failed: ${error.message}`);
+    return { error, timedOut, logs, durationMs };
   }
 
   // ---- helpers ----------------------------------------------------------------------------

@@ -197,6 +197,40 @@ describe.each(targets)('the lifeline binary on $name', (target) => {
     expect(cli('--functions', example, 'send', 'conn-3', 'DELETE', '--data', '{oops').status).toBe(2);
   });
 
+  it('dryrun: real provider calls, logs and metadata writes shown, nothing stored', async () => {
+    const before = cli('history', 'conn-2', '--json').stdout;
+    const run = await cliAsync(
+      '--functions',
+      example,
+      '--integrations',
+      integrations(),
+      'dryrun',
+      'validate-connection',
+      'conn-2',
+    );
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain(
+      'salesforce/validate-connection (validate-connection) on conn-2 — dry run, nothing stored',
+    );
+    expect(run.stdout).toMatch(/GET \/services\/oauth2\/userinfo → 200/);
+    expect(run.stdout).toMatch(/✓ succeeded in \d+ ms/);
+    const failing = await cliAsync(
+      '--functions',
+      example,
+      '--integrations',
+      integrations(),
+      'dryrun',
+      'validate-connection',
+      'conn-2',
+      '--metadata',
+      '{"organizationId":"org-Z"}',
+    );
+    expect(failing.status).toBe(6);
+    expect(failing.stdout).toContain('Salesforce org mismatch: expected org-Z, got org-A');
+    expect(cli('history', 'conn-2', '--json').stdout).toBe(before);
+  });
+
   it('verify: clean, then names each tampered record and exits 5', async () => {
     const clean = cli('verify');
     expect(clean.status).toBe(0);
