@@ -1,0 +1,72 @@
+import { fold } from '../machines/connection-fold.js';
+import { resolveEncryptionKey } from '../src/crypto/encryption-key.js';
+import type { Engine } from '../src/index.js';
+import { EventStore, type LogRecord, type StoredProjection, toFoldInput } from '../src/store/event-store.js';
+import { createRecordChain } from '../src/store/record-chain.js';
+import { verifyConnection } from '../src/store/verify-connection.js';
+import type { BenchDatabase } from './bench-database.js';
+import { BENCH_KEY } from './bench-engine.js';
+
+/** `verify` over every connection of a schema. */
+export interface VerifyRun {
+  connections: number;
+  records: number;
+  /** `engine.verify()`: page through the database, check chains, replay, compare. */
+  fromDatabaseRecordsPerSecond: number;
+  fromDatabaseConnectionsPerSecond: number;
+  /** The same checks over records and projections already loaded. */
+  inMemoryRecordsPerSecond: number;
+  /** `fold` alone over the same loaded records (replay without the hash chain and comparison). */
+  foldOnlyRecordsPerSecond: number;
+}
+
+/** Every connection's records and projection, loaded once for the in-memory figures. */
+export interface LoadedLog {
+  connections: Array<{ id: string; records: LogRecord[]; stored: StoredProjection | null }>;
+  records: number;
+}
+
+export async function loadLog(bench: BenchDatabase, schema: string): Promise<LoadedLog> {
+  const chain = createRecordChain(resolveEncryptionKey(BENCH_KEY, bench.database));
+  const store = new EventStore(bench.database.db, schema, chain);
+  const connections: LoadedLog['connections'] = [];
+  let records = 0;
+  let after: string | null = null;
+  for (;;) {
+    const page = await store.connectionIds(after, 500);
+    if (page.length === 0) break;
+    for (const id of page) {
+      const history = await store.history(id);
+      connections.push({ id, records: history, stored: await store.load(id) });
+      records += history.length;
+    }
+    after = page.at(-1) as string;
+  }
+  return { connections, records };
+}
+
+/** Times `engine.verify()` against the database, then the same checks and the fold over `log`. */
+export async function measureVerify(bench: BenchDatabase, engine: Engine, log: LoadedLog): Promise<VerifyRun> {
+  let t = performance.now();
+  const report = await engine.verify();
+  const fromDbMs = performance.now() - t;
+  if (report.mismatches.length > 0) throw new Error(`verify found ${report.mismatches.length} mismatches`);
+  const chain = createRecordChain(resolveEncryptionKey(BENCH_KEY, bench.database));
+  t = performance.now();
+  let found = 0;
+  for (const c of log.connections) found += verifyConnection(c.id, c.records, c.stored, chain).length;
+  const inMemoryMs = performance.now() - t;
+  if (found > 0) throw new Error(`in-memory verify found ${found} mismatches`);
+  t = performance.now();
+  for (const c of log.connections) fold(c.id, c.records.map(toFoldInput));
+  const foldMs = performance.now() - t;
+  const perSecond = (n: number, ms: number) => (n / ms) * 1000;
+  return {
+    connections: report.connections,
+    records: report.records,
+    fromDatabaseRecordsPerSecond: perSecond(report.records, fromDbMs),
+    fromDatabaseConnectionsPerSecond: perSecond(report.connections, fromDbMs),
+    inMemoryRecordsPerSecond: perSecond(log.records, inMemoryMs),
+    foldOnlyRecordsPerSecond: perSecond(log.records, foldMs),
+  };
+}
