@@ -69,7 +69,11 @@ export type ConnectionEvent =
       durationMs: number;
       error: FunctionRunError;
       logs?: unknown[];
-    };
+    }
+  /** A run whose engine stopped (crash, lost lease): recovery closes it before running the function again. */
+  | { type: 'RUN_ABANDONED'; runId: string; function: string; reason: string }
+  /** An outcome that arrived too late (its run or validation was superseded): recorded, changes nothing. */
+  | { type: 'OUTCOME_IGNORED'; ignored: { type: string } & Record<string, unknown>; reason: string };
 
 export type ConnectionEventType = ConnectionEvent['type'];
 

@@ -157,6 +157,8 @@ export const connectionMachine = setup({
       const { [(event as E<'RUN_SUCCEEDED'>).runId]: _ended, ...runs } = context.runs;
       return { runs };
     }),
+    // Stale outcomes change nothing; the record itself is the trace.
+    noteIgnored: () => {},
     startSetup: assign({ setupRunning: true }),
     finishSetup: assign({ setupRunning: false }),
     forgetCredentials: assign({ credentials: null }),
@@ -171,6 +173,8 @@ export const connectionMachine = setup({
     RUN_SUCCEEDED: { guard: 'knownRun', actions: 'endRun' },
     RUN_FAILED: { guard: 'knownRun', actions: 'endRun' },
     RUN_TIMED_OUT: { guard: 'knownRun', actions: 'endRun' },
+    RUN_ABANDONED: { guard: 'knownRun', actions: 'endRun' },
+    OUTCOME_IGNORED: { actions: 'noteIgnored' },
     SETUP_FINISHED: { actions: 'finishSetup' },
   },
   states: {

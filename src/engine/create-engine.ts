@@ -37,16 +37,24 @@ import { runSecrets } from '../functions/run-secrets.js';
 import { type HttpSettings, resolveHttpSettings } from '../http/http-settings.js';
 import { createDefaultLogger, type Logger } from '../logger.js';
 import { resolveIntegration } from '../providers/resolve-integration.js';
-import { EventStore, type LogRecord, type PendingRecord, toFoldInput } from '../store/event-store.js';
+import {
+  type AppendEffects,
+  EventStore,
+  IdempotencyKeyTaken,
+  type LogRecord,
+  type PendingRecord,
+  toFoldInput,
+} from '../store/event-store.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { type Database, openDatabase, resolveDatabaseUrl } from '../store/open-database.js';
 import { createRecordChain, type RecordChain } from '../store/record-chain.js';
 import { type Mismatch, verifyConnection } from '../store/verify-connection.js';
 import { type Command, commandSchema, connectionIdSchema, metadataSchema } from './command-schemas.js';
-import type { EngineOptions, IntegrationConfig } from './engine-options.js';
+import type { EngineOptions, IntegrationConfig, RetryPolicy } from './engine-options.js';
 import { jsonProblem, toJsonSafe } from './json-safe.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { type RecordedCall, recordCalls } from './record-calls.js';
+import { resolveDurability } from './resolve-durability.js';
 
 /** What `send` resolves to once the command's own work is done. */
 export interface SendResult {
@@ -121,6 +129,34 @@ export interface DryrunResult {
   saved: boolean;
 }
 
+/** Options of {@link Engine.send}. */
+export interface SendOptions {
+  /** A command sent again with the same key returns the first result and appends nothing more. */
+  idempotencyKey?: string;
+}
+
+/** Durability settings, resolved from the engine options. */
+export interface Durability {
+  leaseMs: number;
+  recoveryIntervalMs: number;
+  closeTimeoutMs: number;
+  commandWaitMs: number;
+  retry: RetryPolicy;
+  validationRetry: RetryPolicy;
+}
+
+const TRANSITIONAL = new Set<string>(['pending', 'validating', 'deleting']);
+
+/** The record that ends each service (its lease is dropped in the same transaction). */
+const SERVICE_ENDED_BY: Partial<Record<string, FunctionEventName>> = {
+  VALIDATION_PASSED: 'validate-connection',
+  VALIDATION_FAILED: 'validate-connection',
+  SETUP_FINISHED: 'post-connection-creation',
+  CLEANUP_FINISHED: 'pre-connection-deletion',
+};
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref?.());
+
 /** Where a run's reads and metadata writes go: the log for a real run, memory for a dry run. */
 interface RunSink {
   environment: string;
@@ -130,7 +166,7 @@ interface RunSink {
 }
 
 export interface Engine {
-  send(connectionId: string, command: Command): Promise<SendResult>;
+  send(connectionId: string, command: Command, options?: SendOptions): Promise<SendResult>;
   getConnection(connectionId: string): Promise<ConnectionView | null>;
   history(connectionId: string): Promise<HistoryEntry[]>;
   replay(connectionId: string, options?: { toVersion?: number; at?: Date | string }): Promise<ConnectionView | null>;
@@ -208,6 +244,10 @@ class LifelineEngine implements Engine {
   /** Commands and app metadata writes accepted and not yet finished; `close()` waits for them. */
   private readonly inFlight = new Set<Promise<unknown>>();
   private closed = false;
+  /** This engine instance, as the owner of the services (leases) it runs. */
+  private readonly owner = randomUUID();
+  private recoveryTimer: NodeJS.Timeout | undefined;
+  private readonly heartbeats = new Set<NodeJS.Timeout>();
 
   constructor(
     private readonly store: EventStore,
@@ -226,29 +266,117 @@ class LifelineEngine implements Engine {
       functionLogLevel: LogLevel;
       environmentVariables: Record<string, string>;
       locks: LockStore;
+      durability: Durability;
     },
-  ) {}
+  ) {
+    const { recoveryIntervalMs } = options.durability;
+    if (recoveryIntervalMs > 0) {
+      this.recoveryTimer = setInterval(() => void this.recoverOnce(), recoveryIntervalMs);
+      this.recoveryTimer.unref();
+      void this.recoverOnce();
+    }
+  }
 
   // ---- public API -------------------------------------------------------------------------
 
-  async send(connectionId: string, command: Command): Promise<SendResult> {
+  async send(connectionId: string, command: Command, options: SendOptions = {}): Promise<SendResult> {
     this.assertOpen();
     const id = parseOrThrow<string>(connectionIdSchema, connectionId, 'connection id');
     const cmd = storable(parseOrThrow<Command>(commandSchema, command, 'command'), 'command');
+    const key = options.idempotencyKey;
+    if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 255)) {
+      throw new InvalidCommandError('idempotencyKey must be a string of 1 to 255 characters');
+    }
     if (cmd.type === 'CONNECT' && !this.knows(cmd.integration)) {
       throw new InvalidCommandError(
         `unknown integration ${cmd.integration}: it is neither configured in integrations nor has functions`,
       );
     }
+    if (key !== undefined) {
+      const earlier = await this.idempotentResult(id, key);
+      if (earlier) return earlier;
+    }
     return this.enqueue(id, async () => {
-      const { projection, services } = await this.commit(id, (current) => this.commandEvents(id, cmd, current));
-      let last = await this.runServices(id, services, projection);
+      let committed: Awaited<ReturnType<LifelineEngine['commit']>>;
+      try {
+        committed = await this.commitWhenSettled(id, cmd.type, (current) => this.commandEvents(id, cmd, current), key);
+      } catch (error) {
+        if (error instanceof IdempotencyKeyTaken) return (await this.idempotentResult(id, error.key)) as SendResult;
+        throw error;
+      }
+      let last = await this.runServices(id, committed.services, committed.projection);
       if (cmd.type === 'DELETE') {
         await this.drain(id);
-        last = await this.store.loadOrEmpty(id);
+        last = await this.waitWhileTransitional(id, 'deleting');
       }
-      return result(last);
+      const sent = result(last);
+      if (key !== undefined) await this.store.saveIdempotentResult(key, { ...sent });
+      return sent;
     });
+  }
+
+  /**
+   * The result a command sent with `key` had, waiting for it if that command is still running
+   * (possibly in another process); null when the key is new.
+   */
+  private async idempotentResult(id: string, key: string): Promise<SendResult | null> {
+    const deadline = Date.now() + this.options.durability.commandWaitMs;
+    for (;;) {
+      const known = await this.store.idempotent(key);
+      if (!known) return null;
+      if (known.connectionId !== id) {
+        throw new InvalidCommandError(
+          `idempotency key ${key} was used for connection ${known.connectionId}, not ${id}`,
+        );
+      }
+      if (known.result) return known.result as unknown as SendResult;
+      const now = await this.store.loadOrEmpty(id);
+      // The command that took the key was decided, but its process stopped before saving the result.
+      if (!TRANSITIONAL.has(now.state) && Date.now() > deadline) return result(now);
+      if (Date.now() > deadline + this.options.durability.commandWaitMs) return result(now);
+      await sleep(50);
+    }
+  }
+
+  /**
+   * Commits a command; when the connection is mid-validation or mid-deletion (another process is
+   * working on it, or recovery will), waits its turn instead of refusing it.
+   */
+  private async commitWhenSettled(
+    id: string,
+    type: string,
+    build: (current: ConnectionProjection) => ConnectionEvent[],
+    idempotencyKey?: string,
+  ) {
+    const deadline = Date.now() + this.options.durability.commandWaitMs;
+    for (;;) {
+      try {
+        return await this.commit(id, build, idempotencyKey);
+      } catch (error) {
+        const state = (error as { details?: { state?: string } }).details?.state;
+        if (!isLifelineError(error, 'command_refused') || !state || !TRANSITIONAL.has(state)) throw error;
+        if (Date.now() > deadline) {
+          throw new CommandRefusedError(
+            `${type} waited ${this.options.durability.commandWaitMs} ms for connection ${id} to leave ${state}; try again later`,
+            { connectionId: id, state, type },
+          );
+        }
+        await this.waitWhileTransitional(id, state, deadline);
+      }
+    }
+  }
+
+  /** Polls until the connection leaves `state` (or the deadline passes); returns it as it is then. */
+  private async waitWhileTransitional(
+    id: string,
+    state: string,
+    deadline = Date.now() + this.options.durability.commandWaitMs,
+  ) {
+    for (;;) {
+      const now = await this.store.loadOrEmpty(id);
+      if (now.state !== state || Date.now() > deadline || this.closed) return now;
+      await sleep(50);
+    }
   }
 
   async getConnection(connectionId: string): Promise<ConnectionView | null> {
@@ -306,9 +434,20 @@ class LifelineEngine implements Engine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    // Commands already accepted finish (their outcomes are recorded); new ones are refused.
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
-    await this.settled();
+    clearInterval(this.recoveryTimer);
+    // Commands already accepted finish (their outcomes are recorded) and background runs end,
+    // up to closeTimeoutMs; new commands are refused.
+    const bounded = sleep(this.options.durability.closeTimeoutMs).then(() => 'timeout' as const);
+    const drained = (async () => {
+      while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+      await this.settled();
+    })();
+    if ((await Promise.race([drained, bounded])) === 'timeout') {
+      this.logger.warn('close: functions still running after closeTimeoutMs; other engines will take them over');
+    }
+    for (const timer of this.heartbeats) clearInterval(timer);
+    // Hand what this engine still holds to other engines now rather than after the lease.
+    await this.store.expireLeases(this.owner).catch(() => {});
     await this.dispatcher.close();
     if (this.ownsDatabase) await this.database.close();
   }
@@ -408,6 +547,7 @@ class LifelineEngine implements Engine {
   private commit(
     id: string,
     build: (current: ConnectionProjection) => ConnectionEvent[],
+    idempotencyKey?: string,
   ): Promise<{ projection: ConnectionProjection; services: ServiceRequest[] }> {
     return this.appendQueue.run(id, async () => {
       for (let attempt = 1; ; attempt++) {
@@ -437,8 +577,18 @@ class LifelineEngine implements Engine {
           projection = next.projection;
           services.push(...next.services);
         }
+        const ended = events
+          .map((e) => SERVICE_ENDED_BY[e.type])
+          .filter((s): s is FunctionEventName => s !== undefined);
+        const effects: AppendEffects = {
+          start: services.map((s) => s.src),
+          end: ended,
+          owner: this.owner,
+          leaseMs: this.options.durability.leaseMs,
+          ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+        };
         try {
-          return { projection: await this.store.append(id, before, records, projection), services };
+          return { projection: await this.store.append(id, before, records, projection, effects), services };
         } catch (error) {
           if (!isLifelineError(error, 'concurrent_modification') || attempt >= 10) throw error;
         }
@@ -453,7 +603,19 @@ class LifelineEngine implements Engine {
   private async commitOutcome(id: string, events: ConnectionEvent[]) {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.commit(id, () => events);
+        return await this.commit(id, (current) =>
+          // An outcome the machine no longer accepts (its run was abandoned, its validation
+          // superseded) is recorded as ignored: it never changes state.
+          events.map((event) =>
+            accepts(current, event)
+              ? event
+              : {
+                  type: 'OUTCOME_IGNORED' as const,
+                  ignored: event,
+                  reason: `not accepted in ${JSON.stringify(current.stateValue)}: its run or validation was superseded`,
+                },
+          ),
+        );
       } catch (error) {
         if (isLifelineError(error) || attempt >= 4) throw error;
         this.logger.warn({ connectionId: id, err: error, attempt }, 'recording a function outcome failed; retrying');
@@ -470,12 +632,93 @@ class LifelineEngine implements Engine {
     for (const service of services) {
       const event = service.src as FunctionEventName;
       if (event === 'post-connection-creation') {
-        this.track(id, this.runService(id, event, projection));
+        this.track(
+          id,
+          this.withLease(id, event, () => this.runService(id, event, projection)),
+        );
       } else {
-        last = await this.runService(id, event, projection);
+        last = await this.withLease(id, event, () => this.runService(id, event, projection));
       }
     }
     return last;
+  }
+
+  /** Keeps this engine's lease on a service alive while `work` runs. */
+  private async withLease<T>(id: string, service: string, work: () => Promise<T>): Promise<T> {
+    const { leaseMs } = this.options.durability;
+    const timer = setInterval(
+      () => {
+        this.store.renewLease(id, service, this.owner, leaseMs).then(
+          (held) => {
+            if (!held)
+              this.logger.warn(
+                { connectionId: id, service },
+                'lost the lease on a running service; its outcome may be ignored',
+              );
+          },
+          (error) => this.logger.warn({ connectionId: id, service, err: error }, 'renewing a lease failed'),
+        );
+      },
+      Math.max(50, Math.floor(leaseMs / 3)),
+    );
+    timer.unref();
+    this.heartbeats.add(timer);
+    try {
+      return await work();
+    } finally {
+      clearInterval(timer);
+      this.heartbeats.delete(timer);
+    }
+  }
+
+  /**
+   * One pass of crash recovery: claims services whose engine stopped (lease expired), closes their
+   * orphaned runs as RUN_ABANDONED and runs the service again from the start (at-least-once).
+   */
+  async recoverOnce(): Promise<number> {
+    if (this.closed) return 0;
+    let claimed: Awaited<ReturnType<EventStore['claimExpired']>>;
+    try {
+      claimed = await this.store.claimExpired(this.owner, this.options.durability.leaseMs, 10);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'crash recovery could not claim services');
+      return 0;
+    }
+    for (const { connectionId, service } of claimed) {
+      this.logger.info({ connectionId, service }, 'recovering a service whose engine stopped');
+      this.track(
+        connectionId,
+        this.withLease(connectionId, service, () => this.resume(connectionId, service as FunctionEventName)),
+      );
+    }
+    return claimed.length;
+  }
+
+  private async resume(id: string, service: FunctionEventName): Promise<ConnectionProjection> {
+    let current: ConnectionProjection = await this.store.loadOrEmpty(id);
+    const orphans = Object.entries(current.context.runs).filter(([, run]) => run.event === service);
+    if (orphans.length > 0) {
+      ({ projection: current } = await this.commitOutcome(
+        id,
+        orphans.map(([runId, run]) => ({
+          type: 'RUN_ABANDONED' as const,
+          runId,
+          function: run.function,
+          reason: 'the engine running it stopped (its lease expired); running it again',
+        })),
+      ));
+    }
+    const due =
+      service === 'validate-connection'
+        ? current.state === 'validating'
+        : service === 'post-connection-creation'
+          ? current.context.setupRunning
+          : JSON.stringify(current.stateValue) === JSON.stringify({ deleting: 'cleaning' });
+    if (!due) {
+      await this.store.endService(id, service, this.owner);
+      return current;
+    }
+    return this.runService(id, service, current);
   }
 
   private track(id: string, work: Promise<unknown>) {
@@ -513,7 +756,7 @@ class LifelineEngine implements Engine {
       const validation = started.context.validation;
       outcome = { type: 'VALIDATION_PASSED', validation };
       for (const fn of functions) {
-        const error = await this.runFunction(id, fn, event);
+        const error = await this.runWithRetries(id, fn, event);
         if (error) {
           outcome = {
             type: 'VALIDATION_FAILED',
@@ -525,11 +768,32 @@ class LifelineEngine implements Engine {
       }
     } else {
       const failed: string[] = [];
-      for (const fn of functions) if (await this.runFunction(id, fn, event)) failed.push(fn.name);
+      for (const fn of functions) if (await this.runWithRetries(id, fn, event)) failed.push(fn.name);
       outcome = { type: event === 'post-connection-creation' ? 'SETUP_FINISHED' : 'CLEANUP_FINISHED', failed };
     }
     const { projection, services } = await this.commitOutcome(id, [outcome]);
     return this.runServices(id, services, projection);
+  }
+
+  /**
+   * Runs a function up to its retry policy's attempts (setup and cleanup: `retry.maxAttempts`,
+   * validation: `validationRetry.maxAttempts`, or the function's own `retry`), with exponential
+   * backoff between attempts. Every attempt is in the log. Returns the last error, if any.
+   */
+  private async runWithRetries(
+    id: string,
+    fn: LoadedFunction,
+    event: FunctionEventName,
+  ): Promise<FunctionRunError | null> {
+    const policy = {
+      ...(event === 'validate-connection' ? this.options.durability.validationRetry : this.options.durability.retry),
+      ...(fn.definition.retry ?? {}),
+    };
+    for (let attempt = 1; ; attempt++) {
+      const error = await this.runFunction(id, fn, event, attempt);
+      if (!error || attempt >= policy.maxAttempts || this.closed) return error;
+      await sleep(Math.min(policy.capMs, policy.baseMs * 2 ** (attempt - 1)));
+    }
   }
 
   /** Runs one function: records its start, runs it under a timeout, records its outcome. */
@@ -537,10 +801,11 @@ class LifelineEngine implements Engine {
     id: string,
     fn: LoadedFunction,
     event: FunctionEventName,
+    attempt = 1,
   ): Promise<FunctionRunError | null> {
     const runId = randomUUID();
     const { projection } = await this.commit(id, () => [
-      { type: 'RUN_STARTED', runId, event, function: fn.name, attempt: 1 },
+      { type: 'RUN_STARTED', runId, event, function: fn.name, attempt },
     ]);
     const run = await this.execute(id, fn, runId, projection, {
       environment: this.options.environment,
@@ -771,6 +1036,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     throw new ConfigurationError('functionTimeoutMs must be a positive integer');
 
   const http = resolveHttpSettings(options.http);
+  const durability = resolveDurability(options, timeout);
   const functionLogLevel = options.functionLogLevel ?? 'info';
   if (!isLogLevel(functionLogLevel))
     throw new ConfigurationError('functionLogLevel must be debug, info, warn or error');
@@ -811,6 +1077,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
         functionLogLevel,
         environmentVariables,
         locks: createLockStore(database.db, schema),
+        durability,
       },
     );
   } catch (error) {

@@ -37,4 +37,26 @@ export interface EngineOptions {
   http?: HttpOptions;
   /** Lowest level of a function's `log` lines kept with its run in the log (default `info`). */
   functionLogLevel?: LogLevel;
+  /**
+   * Retries of `post-connection-creation` and `pre-connection-deletion` functions (default 3
+   * attempts, backoff from 1 s doubling up to 30 s). A function's own `retry` overrides it.
+   */
+  retry?: Partial<RetryPolicy>;
+  /** Retries of `validate-connection` functions (default: 1 attempt, no retry). */
+  validationRetry?: Partial<RetryPolicy>;
+  /** How long a service (a lifecycle step's functions) stays claimed without a heartbeat (default 30000). */
+  leaseMs?: number;
+  /** How often to look for services whose engine stopped, to resume them (default 5000; 0 turns recovery off). */
+  recoveryIntervalMs?: number;
+  /** How long `close()` waits for running functions (default 30000). */
+  closeTimeoutMs?: number;
+  /** How long a command waits for a connection that is validating or deleting elsewhere (default: 2 × functionTimeoutMs + leaseMs). */
+  commandWaitMs?: number;
+}
+
+/** A retry policy: attempts in all, and exponential backoff between them. */
+export interface RetryPolicy {
+  maxAttempts: number;
+  baseMs: number;
+  capMs: number;
 }

@@ -37,6 +37,8 @@ export interface OnEventDefinition<M = Record<string, unknown>> {
   version?: string;
   /** Per-function timeout in ms; defaults to the engine's `functionTimeoutMs`. */
   timeoutMs?: number;
+  /** Retry policy for this function (setup and cleanup retry by default; validation does not). */
+  retry?: { maxAttempts?: number; baseMs?: number; capMs?: number };
   exec: (nango: OnEventContext<M>) => Promise<void> | void;
 }
 
@@ -48,6 +50,8 @@ export function createOnEvent<S extends MetadataSchema | undefined = undefined>(
   metadata?: S;
   version?: string;
   timeoutMs?: number;
+  /** Retry policy for this function (setup and cleanup retry by default; validation does not). */
+  retry?: { maxAttempts?: number; baseMs?: number; capMs?: number };
   exec: (nango: OnEventContext<S extends MetadataSchema ? Infer<S> : Record<string, unknown>>) => Promise<void> | void;
 }): OnEventDefinition<S extends MetadataSchema ? Infer<S> : Record<string, unknown>> {
   return Object.assign(Object.create(null), definition, { [BRAND]: true });

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type { ConnectionEvent } from '../../machines/connection-events.js';
 import type { ConnectionProjection, FoldInput } from '../../machines/connection-fold.js';
 import { emptyProjection } from '../../machines/connection-fold.js';
@@ -25,6 +25,28 @@ export interface LogRecord {
 
 /** A projection as stored, with the hash of the last record it reflects. */
 export type StoredProjection = ConnectionProjection & { lastHash: string };
+
+/** What else an append does in its transaction: service leases, an idempotency key. */
+export interface AppendEffects {
+  /** Services the records start (leased to `owner`) and end. */
+  start: string[];
+  end: string[];
+  owner: string;
+  leaseMs: number;
+  /** Reserved for the first record; a key already taken fails the append with IdempotencyKeyTaken. */
+  idempotencyKey?: string;
+}
+
+const NO_EFFECTS: AppendEffects = { start: [], end: [], owner: '', leaseMs: 0 };
+
+/** The idempotency key of an append was reserved by another command first. */
+export class IdempotencyKeyTaken extends Error {
+  constructor(readonly key: string) {
+    super(`idempotency key ${key} is taken`);
+  }
+}
+
+const leaseEnd = (leaseMs: number) => sql<Date>`now() + ${leaseMs} * interval '1 millisecond'`;
 
 /** A record about to be appended, with the state it leads to. */
 export interface PendingRecord {
@@ -102,6 +124,7 @@ export class EventStore {
     expected: { version: number; lastHash: string },
     records: PendingRecord[],
     projection: ConnectionProjection,
+    effects: AppendEffects = NO_EFFECTS,
   ): Promise<StoredProjection> {
     const expectedVersion = expected.version;
     let prevHash = expected.lastHash;
@@ -136,6 +159,22 @@ export class EventStore {
     if (rows.length === 0) return { ...projection, lastHash: prevHash };
     try {
       await this.db.transaction().execute(async (trx) => {
+        if (effects.idempotencyKey !== undefined) {
+          try {
+            await trx
+              .insertInto('lifeline_idempotency')
+              .values({
+                idempotency_key: effects.idempotencyKey,
+                connection_id: connectionId,
+                version: expectedVersion + 1,
+                result: null,
+              })
+              .execute();
+          } catch (error) {
+            if ((error as { code?: string }).code !== '23505') throw error;
+            throw new IdempotencyKeyTaken(effects.idempotencyKey);
+          }
+        }
         await trx.insertInto('lifeline_events').values(rows).execute();
         const row = {
           integration: projection.context.integration,
@@ -161,8 +200,32 @@ export class EventStore {
             .executeTakeFirst();
           if (result.numUpdatedRows !== 1n) throw Object.assign(new Error('stale projection'), { code: '23505' });
         }
+        if (effects.end.length > 0) {
+          await trx
+            .deleteFrom('lifeline_services')
+            .where('connection_id', '=', connectionId)
+            .where('service', 'in', effects.end)
+            .execute();
+        }
+        for (const service of effects.start) {
+          await trx
+            .insertInto('lifeline_services')
+            .values({
+              connection_id: connectionId,
+              service,
+              owner: effects.owner,
+              lease_until: leaseEnd(effects.leaseMs) as never,
+            })
+            .onConflict((oc) =>
+              oc
+                .columns(['connection_id', 'service'])
+                .doUpdateSet({ owner: effects.owner, lease_until: leaseEnd(effects.leaseMs) as never }),
+            )
+            .execute();
+        }
       });
     } catch (error) {
+      if (error instanceof IdempotencyKeyTaken) throw error;
       if ((error as { code?: string }).code === '23505') {
         throw new LifelineError(
           'concurrent_modification',
@@ -206,6 +269,90 @@ export class EventStore {
       .select(({ fn }) => fn.max('position').as('head'))
       .executeTakeFirst();
     return row?.head == null ? '0' : String(row.head);
+  }
+
+  /** Extends this owner's lease on a service; false when the lease was lost (another engine took it). */
+  async renewLease(connectionId: string, service: string, owner: string, leaseMs: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('lifeline_services')
+      .set({ lease_until: leaseEnd(leaseMs) as never })
+      .where('connection_id', '=', connectionId)
+      .where('service', '=', service)
+      .where('owner', '=', owner)
+      .executeTakeFirst();
+    return result.numUpdatedRows === 1n;
+  }
+
+  /**
+   * Claims up to `limit` services whose lease has expired (their engine stopped), for `owner`.
+   * `FOR UPDATE SKIP LOCKED`: engines claiming at the same time never get the same service.
+   */
+  async claimExpired(
+    owner: string,
+    leaseMs: number,
+    limit: number,
+  ): Promise<Array<{ connectionId: string; service: string; claims: number }>> {
+    return this.db.transaction().execute(async (trx) => {
+      const expired = await trx
+        .selectFrom('lifeline_services')
+        .select(['connection_id', 'service'])
+        .where('lease_until', '<', sql<Date>`now()`)
+        .orderBy('lease_until')
+        .limit(limit)
+        .forUpdate()
+        .skipLocked()
+        .execute();
+      const claimed: Array<{ connectionId: string; service: string; claims: number }> = [];
+      for (const row of expired) {
+        const updated = await trx
+          .updateTable('lifeline_services')
+          .set((eb) => ({ owner, lease_until: leaseEnd(leaseMs) as never, claims: eb('claims', '+', 1) }))
+          .where('connection_id', '=', row.connection_id)
+          .where('service', '=', row.service)
+          .returning(['connection_id', 'service', 'claims'])
+          .executeTakeFirstOrThrow();
+        claimed.push({ connectionId: updated.connection_id, service: updated.service, claims: updated.claims });
+      }
+      return claimed;
+    });
+  }
+
+  /** Ends a service that turned out not to be needed any more. */
+  async endService(connectionId: string, service: string, owner: string): Promise<void> {
+    await this.db
+      .deleteFrom('lifeline_services')
+      .where('connection_id', '=', connectionId)
+      .where('service', '=', service)
+      .where('owner', '=', owner)
+      .execute();
+  }
+
+  /** Lets every lease of `owner` expire now, so other engines can take its services at once. */
+  async expireLeases(owner: string): Promise<void> {
+    await this.db
+      .updateTable('lifeline_services')
+      .set({ lease_until: sql<Date>`now() - interval '1 second'` as never })
+      .where('owner', '=', owner)
+      .execute();
+  }
+
+  async idempotent(
+    key: string,
+  ): Promise<{ connectionId: string; version: number; result: Record<string, unknown> | null } | null> {
+    const row = await this.db
+      .selectFrom('lifeline_idempotency')
+      .selectAll()
+      .where('idempotency_key', '=', key)
+      .executeTakeFirst();
+    return row ? { connectionId: row.connection_id, version: row.version, result: row.result } : null;
+  }
+
+  async saveIdempotentResult(key: string, result: Record<string, unknown>): Promise<void> {
+    await this.db
+      .updateTable('lifeline_idempotency')
+      .set({ result: JSON.stringify(result) })
+      .where('idempotency_key', '=', key)
+      .execute();
   }
 
   /** Connection ids in order, a page at a time (keyset pagination). */

@@ -2,12 +2,14 @@ import { type Kysely, type Migration, Migrator, sql } from 'kysely';
 import * as eventLog from '../../migrations/001-event-log.js';
 import * as tamperEvidence from '../../migrations/002-tamper-evidence.js';
 import * as functionLocks from '../../migrations/003-function-locks.js';
+import * as serviceLeases from '../../migrations/004-service-leases.js';
 
 /** Every migration, in order. Adding one means adding a file in `migrations/` and a line here. */
 export const migrations: Record<string, Migration> = {
   '001-event-log': eventLog,
   '002-tamper-evidence': tamperEvidence,
   '003-function-locks': functionLocks,
+  '004-service-leases': serviceLeases,
 };
 
 export interface MigrationOutcome {

@@ -27,7 +27,24 @@ export interface ConnectionsTable {
   last_hash: string | null;
 }
 
+export interface ServicesTable {
+  connection_id: string;
+  service: string;
+  owner: string;
+  lease_until: Date;
+  claims: Generated<number>;
+}
+
+export interface IdempotencyTable {
+  idempotency_key: string;
+  connection_id: string;
+  version: number;
+  result: ColumnType<Record<string, unknown> | null, string | null, string | null>;
+}
+
 export interface Tables {
+  lifeline_services: ServicesTable;
+  lifeline_idempotency: IdempotencyTable;
   lifeline_events: EventsTable;
   lifeline_connections: ConnectionsTable;
 }

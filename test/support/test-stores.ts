@@ -70,6 +70,8 @@ export function engineFactory(store: TestStore) {
       schema,
       encryptionKey: TEST_KEY,
       logger: pino({ level: 'silent' }),
+      // Setup and cleanup retry by default; keep the backoff short in tests.
+      retry: { baseMs: 5, capMs: 20 },
       ...options,
     });
     created.push({ engine, schema });
