@@ -15,6 +15,22 @@ export interface LoadedFunction {
   definition: OnEventDefinition;
   /** The file it came from, when loaded from a folder. */
   file?: string;
+  /** Where the loader's bundle holds it (file and module index), so a worker can run it. */
+  bundle?: { file: string; index: number };
+}
+
+// The `exec` of each bundled function, keyed to its place in the bundle: a function whose exec
+// was replaced (wrapped in code) no longer matches and runs inline.
+const bundledExecs = new WeakMap<object, string>();
+
+/**
+ * Where `fn` lives in a functions bundle, when a worker can run it: it came from
+ * {@link loadFunctions} and its `exec` is still the bundled one. Otherwise `undefined`.
+ */
+export function bundleOf(fn: LoadedFunction): { file: string; index: number } | undefined {
+  const bundle = fn.bundle;
+  if (!bundle || bundledExecs.get(fn.definition.exec) !== `${bundle.index}:${bundle.file}`) return undefined;
+  return bundle;
 }
 
 function loadError(message: string, details?: Record<string, unknown>): LifelineError {
@@ -122,7 +138,9 @@ export async function loadFunctions(folder: string): Promise<LoadedFunction[]> {
     if (!isOnEventDefinition(definition)) {
       throw loadError(`${rel}: the default export must be createOnEvent({...})`, { file: rel });
     }
-    return { ...identify(rel), definition: checkDefinition(definition, rel), file };
+    checkDefinition(definition, rel);
+    bundledExecs.set(definition.exec, `${i}:${out}`);
+    return { ...identify(rel), definition, file, bundle: { file: out, index: i } };
   });
 }
 
@@ -130,7 +148,7 @@ export async function loadFunctions(folder: string): Promise<LoadedFunction[]> {
  * Writes the compiled bundle where only this user can write (a per-user directory, mode 0700),
  * atomically (temp file, then rename), named by its content hash; returns its path.
  */
-function writeBundle(code: string): string {
+export function writeBundle(code: string): string {
   const dir = join(tmpdir(), `lifeline-functions-${process.getuid?.() ?? 'user'}`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const info = statSync(dir);
