@@ -34,6 +34,7 @@ import { checkDefinition, type LoadedFunction, loadFunctions } from '../function
 import { atLeast, isLogLevel } from '../functions/log-arguments.js';
 import { ExecutionTimeoutError, toRunError } from '../functions/run-error.js';
 import { runSecrets } from '../functions/run-secrets.js';
+import { createFunctionRunner, type FunctionRunner } from '../functions/worker-runner.js';
 import { type HttpSettings, resolveHttpSettings } from '../http/http-settings.js';
 import { createDefaultLogger, type Logger } from '../logger.js';
 import { resolveIntegration } from '../providers/resolve-integration.js';
@@ -267,6 +268,8 @@ class LifelineEngine implements Engine {
       environmentVariables: Record<string, string>;
       locks: LockStore;
       durability: Durability;
+      /** Calls a function's exec in a worker thread or inline (`isolation`). */
+      runExec: FunctionRunner;
     },
   ) {
     const { recoveryIntervalMs } = options.durability;
@@ -961,7 +964,10 @@ class LifelineEngine implements Engine {
       });
       try {
         const observed = sink.observe ? sink.observe(context) : context;
-        await Promise.race([Promise.resolve().then(() => fn.definition.exec(observed)), timeout]);
+        await Promise.race([
+          Promise.resolve().then(() => this.options.runExec(fn, observed, controller.signal)),
+          timeout,
+        ]);
       } finally {
         clearTimeout(timer);
       }
@@ -1078,6 +1084,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
         environmentVariables,
         locks: createLockStore(database.db, schema),
         durability,
+        runExec: createFunctionRunner(options, functions),
       },
     );
   } catch (error) {

@@ -1,5 +1,6 @@
 import type { LogLevel } from '../functions/context-types.js';
 import type { LoadedFunction } from '../functions/load-functions.js';
+import type { Isolation, WorkerLimits } from '../functions/worker-runner.js';
 import type { HttpOptions } from '../http/http-settings.js';
 import type { Logger } from '../logger.js';
 import type { IntegrationSettings } from '../providers/provider-schema.js';
@@ -52,6 +53,14 @@ export interface EngineOptions {
   closeTimeoutMs?: number;
   /** How long a command waits for a connection that is validating or deleting elsewhere (default: 2 × functionTimeoutMs + leaseMs). */
   commandWaitMs?: number;
+  /**
+   * Where folder-loaded functions run: `'worker'` (default) runs each run in a worker thread that
+   * is terminated when the run times out (hard timeouts, a heap limit); `'inline'` runs them in the
+   * engine's thread. Functions given in code always run inline. See docs/guides/writing-event-functions.md.
+   */
+  isolation?: Isolation;
+  /** Resource limits of function workers (default heap `maxOldGenerationSizeMb: 256`). */
+  workerLimits?: WorkerLimits;
 }
 
 /** A retry policy: attempts in all, and exponential backoff between them. */
