@@ -1,21 +1,17 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createEngine, createOnEvent, openDatabase } from '../../src/index.js';
+import { spawnEngineProcess } from '../support/spawn-engine-process.js';
 import { freshSchema, TEST_KEY } from '../support/test-stores.js';
 
-const repo = fileURLToPath(new URL('../../', import.meta.url));
-const script = join(repo, 'test/support/engine-process.ts');
 const postgres = process.env.LIFELINE_TEST_DATABASE_URL;
 const PROCESSES = 4;
 const COMMANDS = Number(process.env.LIFELINE_CONCURRENCY_COMMANDS ?? 150);
 
 function runLoad(config: Record<string, unknown>): Promise<{ done: boolean; outcomes: Record<string, number> }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(config)], { cwd: repo });
+    const child = spawnEngineProcess(config);
     let out = '';
     let err = '';
     child.stdout.on('data', (c) => {

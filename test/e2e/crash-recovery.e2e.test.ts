@@ -1,4 +1,3 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,10 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createEngine, createOnEvent, type Engine, type LoadedFunction, openDatabase } from '../../src/index.js';
+import { spawnEngineProcess } from '../support/spawn-engine-process.js';
 import { freshSchema, TEST_KEY } from '../support/test-stores.js';
 
-const repo = fileURLToPath(new URL('../../', import.meta.url));
-const script = join(repo, 'test/support/engine-process.ts');
 const postgres = process.env.LIFELINE_TEST_DATABASE_URL;
 const tmp = mkdtempSync(join(tmpdir(), 'lifeline-crash-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -29,14 +27,9 @@ const functions: LoadedFunction[] = [
   },
 ];
 
-export function startEngineProcess(config: Record<string, unknown>): ChildProcessWithoutNullStreams {
-  // One process (node with tsx's loader), so SIGKILL kills the engine itself, not a wrapper.
-  return spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(config)], { cwd: repo });
-}
-
 /** Starts a process that runs until its function for `at` is running, then SIGKILLs it there. */
 async function killDuring(config: Record<string, unknown>, at: string): Promise<void> {
-  const child = startEngineProcess({ mode: 'hang', at, key: TEST_KEY, ...config });
+  const child = spawnEngineProcess({ mode: 'hang', at, key: TEST_KEY, ...config });
   let stderr = '';
   child.stderr.on('data', (c) => {
     stderr += String(c);
