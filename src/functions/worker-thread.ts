@@ -38,6 +38,23 @@ function crashError(cause: unknown, limits: ResourceLimits): Error {
   return error;
 }
 
+const LOADER_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
+
+/**
+ * The process's Node flags without module loaders and preloads (tsx, vitest, APM agents…): the
+ * worker runs a plain ES module and would pay ~150 ms per start-up to load them again.
+ */
+export function workerExecArgv(argv: readonly string[] = process.execArgv): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const flag = arg.split('=')[0] as string;
+    if (!LOADER_FLAGS.has(flag)) out.push(arg);
+    else if (!arg.includes('=')) i++; // its value is the next argument
+  }
+  return out;
+}
+
 export class FunctionWorker {
   private readonly worker: Worker;
   private active: ActiveRun | null = null;
@@ -55,7 +72,7 @@ export class FunctionWorker {
     private readonly limits: ResourceLimits,
     onExit: (worker: FunctionWorker) => void,
   ) {
-    this.worker = new Worker(script, { workerData: boot, resourceLimits: limits });
+    this.worker = new Worker(script, { workerData: boot, resourceLimits: limits, execArgv: workerExecArgv() });
     this.worker.on('message', (message: FromWorker) => this.receive(message));
     this.worker.on('error', (error) => {
       this.stopping = true; // the thread is dying: it will not take another run
