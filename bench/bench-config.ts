@@ -24,8 +24,10 @@ export interface BenchConfig {
   replayRecords: number;
   /** Connections driven through CONNECT → active by the engine before memory is read. */
   memoryConnections: number;
-  /** Existing connections (seeded by SQL) for the "time per lifecycle at scale" figure. */
+  /** Existing connections (seeded by SQL) for the "time per lifecycle at scale" figure, on PostgreSQL. */
   scaleConnections: number;
+  /** The same on PGlite (smaller by default: its database lives in this process's memory). */
+  pgliteScaleConnections: number;
   /** Lifecycles timed at each scale point. */
   scaleLifecycles: number;
   /** Where the raw JSON results go. */
@@ -54,12 +56,13 @@ export function readBenchConfig(env: NodeJS.ProcessEnv): BenchConfig {
     stores: stores as BenchConfig['stores'],
     runs: Math.max(1, int(env, 'LIFELINE_BENCH_RUNS', 3)),
     floorInserts: int(env, 'LIFELINE_BENCH_FLOOR_INSERTS', 3000),
-    lifecycles: int(env, 'LIFELINE_BENCH_LIFECYCLES', 300),
+    lifecycles: int(env, 'LIFELINE_BENCH_LIFECYCLES', 200),
     concurrencies,
     replayRecords: int(env, 'LIFELINE_BENCH_REPLAY_RECORDS', 5000),
-    memoryConnections: int(env, 'LIFELINE_BENCH_MEMORY_CONNECTIONS', 5000),
+    memoryConnections: int(env, 'LIFELINE_BENCH_MEMORY_CONNECTIONS', 3000),
     scaleConnections: int(env, 'LIFELINE_BENCH_SCALE_CONNECTIONS', 100_000),
-    scaleLifecycles: int(env, 'LIFELINE_BENCH_SCALE_LIFECYCLES', 300),
+    pgliteScaleConnections: int(env, 'LIFELINE_BENCH_PGLITE_SCALE_CONNECTIONS', 25_000),
+    scaleLifecycles: int(env, 'LIFELINE_BENCH_SCALE_LIFECYCLES', 200),
     resultsDir: env.LIFELINE_BENCH_RESULTS_DIR ?? 'bench/results',
   };
 }

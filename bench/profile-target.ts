@@ -2,12 +2,13 @@ import { fold } from '../machines/connection-fold.js';
 import { readBenchConfig } from './bench-config.js';
 import { openBenchDatabase } from './bench-database.js';
 import { createBenchEngine } from './bench-engine.js';
+import { measureFoldVariants } from './measure-fold-variants.js';
 import { measureLifecycles } from './measure-lifecycles.js';
 import { buildLongHistory, toInput } from './measure-replay.js';
 
 /**
  * One workload alone, to run under `node --cpu-prof` when a target is missed:
- * `LIFELINE_BENCH_PROFILE=lifecycles|fold`, on `LIFELINE_BENCH_STORES`' first store, with the
+ * `LIFELINE_BENCH_PROFILE=lifecycles|fold` (fold also prints {@link measureFoldVariants}), on `LIFELINE_BENCH_STORES`' first store, with the
  * sizes of `LIFELINE_BENCH_LIFECYCLES` / `LIFELINE_BENCH_REPLAY_RECORDS` and the first
  * concurrency of `LIFELINE_BENCH_CONCURRENCY`.
  *
@@ -31,6 +32,7 @@ async function main() {
       const t = performance.now();
       for (let i = 0; i < 5; i++) fold(id, inputs);
       process.stdout.write(`${((5 * inputs.length) / (performance.now() - t)) * 1000} records/s\n`);
+      process.stdout.write(`${JSON.stringify(measureFoldVariants(id, inputs))}\n`);
     } else throw new Error(`LIFELINE_BENCH_PROFILE: unknown target ${target}`);
     await engine.close();
   } finally {

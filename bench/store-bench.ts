@@ -108,7 +108,8 @@ export async function benchStore(kind: 'postgres' | 'pglite', config: BenchConfi
     await replayEngine.close();
     await engine.close();
 
-    log(`${kind}: memory and scale (${config.memoryConnections} idle, ${config.scaleConnections} existing)`);
+    const scaleConnections = kind === 'postgres' ? config.scaleConnections : config.pgliteScaleConnections;
+    log(`${kind}: memory and scale (${config.memoryConnections} idle, ${scaleConnections} existing)`);
     const scaleEngine = await createBenchEngine(bench, 'scale');
     const first = Math.min(1000, config.memoryConnections);
     results.memory.push(sampleMemory(0));
@@ -128,9 +129,7 @@ export async function benchStore(kind: 'postgres' | 'pglite', config: BenchConfi
     await scalePoint(first + config.runs * config.scaleLifecycles);
     await timed('memory', () => driveToActive(scaleEngine, 'idle', first, config.memoryConnections, 64));
     results.memory.push(sampleMemory(config.memoryConnections));
-    const existing = await timed('seed', () =>
-      seedConnections(bench, scaleEngine.schema, 'idle-0', config.scaleConnections),
-    );
+    const existing = await timed('seed', () => seedConnections(bench, scaleEngine.schema, 'idle-0', scaleConnections));
     if (existing > first) await scalePoint(existing);
     await scaleEngine.close();
     return results;
