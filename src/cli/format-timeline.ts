@@ -40,7 +40,7 @@ function describe(entry: HistoryEntry, paint: Paint): string[] {
   const d = entry.data as Record<string, any>;
   switch (entry.type) {
     case 'CONNECT':
-      return [paint.bold(`CONNECT ${d.integration}`) + ` with ${d.credentials?.type} credentials`];
+      return [`${paint.bold(`CONNECT ${d.integration}`)} with ${d.credentials?.type} credentials`];
     case 'RECONNECT':
       return [
         `${paint.bold('RECONNECT')} with new ${d.credentials?.type} credentials${d.connectionConfig ? ' and config' : ''}`,

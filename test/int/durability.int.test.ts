@@ -194,7 +194,7 @@ describe.each(testStores)('durability on $name', (store: TestStore) => {
     expect(Date.now() - started).toBeLessThan(10_000);
     const [row] = await services(schema);
     expect(row?.service).toBe('post-connection-creation');
-    expect((row?.lease_until as Date).getTime()).toBeLessThan(Date.now());
+    expect(new Date(String(row?.lease_until)).getTime()).toBeLessThan(Date.now());
     const b = await newEngine({
       schema,
       recoveryIntervalMs: 50,

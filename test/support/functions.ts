@@ -7,7 +7,11 @@ export function fn(
   name: string,
   event: OnEvent,
   exec: (nango: OnEventContext) => Promise<void> | void,
-  extra: { metadata?: MetadataSchema; timeoutMs?: number } = {},
+  extra: {
+    metadata?: MetadataSchema;
+    timeoutMs?: number;
+    retry?: { maxAttempts?: number; baseMs?: number; capMs?: number };
+  } = {},
 ): LoadedFunction {
   return { integration, name, definition: createOnEvent({ event, exec, ...extra }) };
 }
