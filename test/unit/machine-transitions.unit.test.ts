@@ -190,7 +190,11 @@ const byTransition = new Map<AnyTransitionDefinition, Edge>(EDGES.map((e) => [e.
 
 // ---- which edges an event takes -------------------------------------------------------------
 
-const activeNodes = (s: AnyMachineSnapshot): Set<AnyStateNode> => new Set((s as { _nodes: AnyStateNode[] })._nodes);
+const ALL_NODES: AnyStateNode[] = [connectionMachine.root, ...getStateNodes(connectionMachine.root)];
+
+/** The state nodes a snapshot is in (the root and every active ancestor), from its public `matches`. */
+const activeNodes = (s: AnyMachineSnapshot): Set<AnyStateNode> =>
+  new Set(ALL_NODES.filter((n) => n === connectionMachine.root || s.matches(pathToStateValue(n.path) as never)));
 
 /**
  * The edges the machine takes for `event` in `snapshot`: the event's own transition, then any
