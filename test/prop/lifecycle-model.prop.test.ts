@@ -312,13 +312,21 @@ const passes = (o: ValidateOutcome) => o === 'pass' || o === 'provider-pass';
 
 // ---- checks ------------------------------------------------------------------------------
 
-async function expectRefused(promise: Promise<unknown>, code: 'command_refused' | 'connection_not_found') {
+async function expectRefused(
+  promise: Promise<unknown>,
+  code: 'command_refused' | 'connection_not_found',
+  secrets: readonly string[] = [],
+) {
   stats.refused++;
   const error = await promise.then(
     (r) => new Error(`expected a refusal (${code}), got ${JSON.stringify(r)}`),
     (e: unknown) => e,
   );
   expect(isLifelineError(error, code), String(error)).toBe(true);
+  // Typed and readable, and never carrying the credentials it refused.
+  const text = `${String(error)} ${JSON.stringify((error as { details?: unknown }).details ?? null)}`;
+  expect(text).toMatch(/not accepted|does not exist/);
+  for (const secret of secrets) expect(text.includes(secret), 'a refusal shows a credential').toBe(false);
 }
 
 function expectView(view: ConnectionView | null, c: ConnModel, id: string) {
@@ -568,7 +576,7 @@ function sendChecked(
 ) {
   const c = conn(model, id);
   const sent = real.engine.send(rid(real, id), command);
-  if (!accepted) return dispatch(real, id, wait, expectRefused(sent, 'command_refused'));
+  if (!accepted) return dispatch(real, id, wait, expectRefused(sent, 'command_refused', real.secrets));
   stats.accepted++;
   c.appRecords.push(command.type);
   apply(c);
