@@ -254,7 +254,11 @@ interface Model {
 }
 
 interface Real {
+  /** Reads go to the first engine; commands to either (two processes sharing one database). */
   engine: Engine & { schema: string };
+  engines: [Engine, Engine];
+  /** The engine a connection's commands in flight were sent to: later ones follow them there. */
+  inFlightVia: Map<string, 0 | 1>;
   world: World;
   /** DELETEs sent without waiting: awaited (and checked) at the next pause. */
   pending: Array<{ id: string; promise: Promise<void> }>;
@@ -486,7 +490,9 @@ function checkTraces(real: Real, model: Model) {
 /** Waits for commands sent without waiting (checking them) and for background work, then checks everything. */
 async function settleAndCheck(model: Model, real: Real) {
   for (const p of real.pending.splice(0)) await p.promise;
-  await real.engine.settled();
+  real.inFlightVia.clear();
+  // An engine's background work may end in the other's (cleanup after a setup): settle twice.
+  for (let i = 0; i < 2; i++) for (const engine of real.engines) await engine.settled();
   for (const id of IDS) {
     const c = model.conns[id] as ConnModel;
     const view = await real.engine.getConnection(rid(real, id));
@@ -556,8 +562,9 @@ const rid = (real: Real, id: string) => `r${real.run}-${id}`;
  * Runs a step's check now, or — for a command sent without waiting — at the next pause. The
  * command itself is sent before this returns, so commands reach the engine in step order.
  */
-async function dispatch(real: Real, id: string, wait: boolean, check: Promise<void>) {
+async function dispatch(real: Real, id: string, wait: boolean, check: Promise<void>, via: 0 | 1) {
   if (wait) return check;
+  real.inFlightVia.set(id, via);
   check.catch(() => {}); // awaited (and rethrown) at the next pause
   real.pending.push({ id, promise: check });
 }
@@ -572,11 +579,13 @@ function sendChecked(
   command: Command,
   accepted: boolean,
   wait: boolean,
+  via: 0 | 1,
   apply: (c: ConnModel) => void,
 ) {
   const c = conn(model, id);
-  const sent = real.engine.send(rid(real, id), command);
-  if (!accepted) return dispatch(real, id, wait, expectRefused(sent, 'command_refused', real.secrets));
+  const engine = engineFor(real, id, via);
+  const sent = real.engines[engine].send(rid(real, id), command);
+  if (!accepted) return dispatch(real, id, wait, expectRefused(sent, 'command_refused', real.secrets), engine);
   stats.accepted++;
   c.appRecords.push(command.type);
   apply(c);
@@ -590,10 +599,15 @@ function sendChecked(
       expect({ state: r.state, error: r.error ?? null }, `${id} after ${command.type}`).toEqual(expected);
       if (quiet) expectView(await real.engine.getConnection(rid(real, id)), c, id);
     }),
+    engine,
   );
 }
 
-const waitNote = (wait: boolean) => (wait ? '' : ', not awaited');
+/** The engine to send to: `via`, unless commands of this connection are in flight elsewhere (order). */
+const engineFor = (real: Real, id: string, via: 0 | 1): 0 | 1 =>
+  settledId(real, id) ? via : (real.inFlightVia.get(id) ?? via);
+
+const waitNote = (wait: boolean, via: 0 | 1) => `${wait ? '' : ', not awaited'}${via === 1 ? ', via engine B' : ''}`;
 
 class Connect implements Cmd {
   constructor(
@@ -605,6 +619,7 @@ class Connect implements Cmd {
     readonly nonce: string,
     readonly wait: boolean,
     readonly refusable: boolean,
+    readonly via: 0 | 1,
   ) {}
   check(model: Model) {
     return this.refusable || conn(model, this.id).state === 'deleted';
@@ -628,7 +643,7 @@ class Connect implements Cmd {
       connectionConfig: { generation: gen },
       ...(this.metadata ? { metadata: this.metadata } : {}),
     };
-    await sendChecked(model, real, this.id, command, accepted, this.wait, (m) => {
+    await sendChecked(model, real, this.id, command, accepted, this.wait, this.via, (m) => {
       m.exists = true;
       m.gen = gen;
       m.metadata = { ...(this.metadata ?? {}), checked: tag };
@@ -647,7 +662,7 @@ class Connect implements Cmd {
   }
   toString() {
     const md = this.metadata ? `, metadata=${JSON.stringify(this.metadata)}` : '';
-    return `CONNECT(${this.id}, ${this.kind}, validate=${this.validate}, setup=${this.setup}${md}${waitNote(this.wait)})`;
+    return `CONNECT(${this.id}, ${this.kind}, validate=${this.validate}, setup=${this.setup}${md}${waitNote(this.wait, this.via)})`;
   }
 }
 
@@ -659,6 +674,7 @@ class Reconnect implements Cmd {
     readonly nonce: string,
     readonly wait: boolean,
     readonly refusable: boolean,
+    readonly via: 0 | 1,
   ) {}
   check(model: Model) {
     return this.refusable || conn(model, this.id).state !== 'deleted';
@@ -672,7 +688,7 @@ class Reconnect implements Cmd {
     const accepted = c.state === 'active' || c.state === 'auth_error';
     if (accepted) real.world.planValidation(rid(real, this.id), { outcome: this.validate, secret, tag });
     const command: Command = { type: 'RECONNECT', credentials: credentials(this.kind, secret) };
-    await sendChecked(model, real, this.id, command, accepted, this.wait, (m) => {
+    await sendChecked(model, real, this.id, command, accepted, this.wait, this.via, (m) => {
       m.credentialsType = this.kind; // stored first, kept when rejected
       m.metadata = { ...m.metadata, checked: tag };
       if (passes(this.validate)) {
@@ -685,7 +701,7 @@ class Reconnect implements Cmd {
     });
   }
   toString() {
-    return `RECONNECT(${this.id}, ${this.kind}, validate=${this.validate}${waitNote(this.wait)})`;
+    return `RECONNECT(${this.id}, ${this.kind}, validate=${this.validate}${waitNote(this.wait, this.via)})`;
   }
 }
 
@@ -695,6 +711,7 @@ class RefreshFailed implements Cmd {
     readonly message: string | undefined,
     readonly wait: boolean,
     readonly refusable: boolean,
+    readonly via: 0 | 1,
   ) {}
   check(model: Model) {
     return this.refusable || conn(model, this.id).state === 'active';
@@ -704,7 +721,7 @@ class RefreshFailed implements Cmd {
     const c = conn(model, this.id);
     const command: Command =
       this.message === undefined ? { type: 'REFRESH_FAILED' } : { type: 'REFRESH_FAILED', message: this.message };
-    await sendChecked(model, real, this.id, command, c.state === 'active', this.wait, (m) => {
+    await sendChecked(model, real, this.id, command, c.state === 'active', this.wait, this.via, (m) => {
       m.state = 'auth_error';
       m.error = {
         type: 'refresh_failed',
@@ -715,7 +732,7 @@ class RefreshFailed implements Cmd {
   }
   toString() {
     const message = this.message === undefined ? '' : `, ${JSON.stringify(this.message)}`;
-    return `REFRESH_FAILED(${this.id}${message}${waitNote(this.wait)})`;
+    return `REFRESH_FAILED(${this.id}${message}${waitNote(this.wait, this.via)})`;
   }
 }
 
@@ -725,6 +742,7 @@ class Delete implements Cmd {
     readonly cleanup: CleanupOutcome,
     readonly wait: boolean,
     readonly refusable: boolean,
+    readonly via: 0 | 1,
   ) {}
   check(model: Model) {
     return this.refusable || conn(model, this.id).state !== 'deleted';
@@ -735,14 +753,14 @@ class Delete implements Cmd {
     const accepted = c.state === 'active' || c.state === 'auth_error';
     if (accepted) real.world.cleanup.set(`${rid(real, this.id)}#${c.gen}`, this.cleanup);
     // Not awaited, it may be sent while a slow setup still runs; later commands queue behind it.
-    await sendChecked(model, real, this.id, { type: 'DELETE' }, accepted, this.wait, (m) => {
+    await sendChecked(model, real, this.id, { type: 'DELETE' }, accepted, this.wait, this.via, (m) => {
       m.cleanupGens.set(m.gen, this.cleanup);
       m.state = 'deleted';
       m.credentialsType = null; // metadata and error are kept
     });
   }
   toString() {
-    return `DELETE(${this.id}, cleanup=${this.cleanup}${waitNote(this.wait)})`;
+    return `DELETE(${this.id}, cleanup=${this.cleanup}${waitNote(this.wait, this.via)})`;
   }
 }
 
@@ -753,6 +771,7 @@ class AppMetadata implements Cmd {
     readonly metadata: Record<string, unknown>,
     readonly wait: boolean,
     readonly refusable: boolean,
+    readonly via: 0 | 1,
   ) {}
   check(model: Model) {
     return this.refusable || conn(model, this.id).state !== 'deleted';
@@ -760,13 +779,15 @@ class AppMetadata implements Cmd {
   async run(model: Model, real: Real) {
     model.executed++;
     const c = conn(model, this.id);
+    const via = engineFor(real, this.id, this.via);
+    const engine = real.engines[via];
     const write =
       this.kind === 'set'
-        ? real.engine.setMetadata(rid(real, this.id), this.metadata)
-        : real.engine.updateMetadata(rid(real, this.id), this.metadata);
+        ? engine.setMetadata(rid(real, this.id), this.metadata)
+        : engine.updateMetadata(rid(real, this.id), this.metadata);
     if (!c.exists || c.state === 'deleted') {
       const code = c.exists ? 'command_refused' : 'connection_not_found';
-      return dispatch(real, this.id, this.wait, expectRefused(write, code));
+      return dispatch(real, this.id, this.wait, expectRefused(write, code), via);
     }
     stats.accepted++;
     c.appRecords.push(this.kind === 'set' ? 'METADATA_SET' : 'METADATA_UPDATED');
@@ -781,10 +802,11 @@ class AppMetadata implements Cmd {
         expect(r.state, `${this.id} after ${this.kind}Metadata`).toBe(state);
         if (quiet) expectView(await real.engine.getConnection(rid(real, this.id)), c, this.id);
       }),
+      via,
     );
   }
   toString() {
-    return `${this.kind}Metadata(${this.id}, ${JSON.stringify(this.metadata)}${waitNote(this.wait)})`;
+    return `${this.kind}Metadata(${this.id}, ${JSON.stringify(this.metadata)}${waitNote(this.wait, this.via)})`;
   }
 }
 
@@ -813,26 +835,41 @@ const validate = fc.oneof(
 const refusable = fc.integer({ min: 0, max: 3 }).map((n) => n === 0);
 // Two in three commands are awaited; the others are left in flight (checked at the next pause).
 const wait = fc.integer({ min: 0, max: 2 }).map((n) => n > 0);
+// One in four commands goes to a second engine on the same database (another process).
+const via = fc.integer({ min: 0, max: 3 }).map((n): 0 | 1 => (n === 0 ? 1 : 0));
 
 const connect = fc
-  .tuple(id, kind, validate, fc.constantFrom(...SETUP), fc.option(metadata, { nil: undefined }), nonce, wait, refusable)
-  .map(([i, k, v, s, m, n, w, r]) => new Connect(i, k, v, s, m, n, w, r));
+  .tuple(
+    id,
+    kind,
+    validate,
+    fc.constantFrom(...SETUP),
+    fc.option(metadata, { nil: undefined }),
+    nonce,
+    wait,
+    refusable,
+    via,
+  )
+  .map(([i, k, v, s, m, n, w, r, e]) => new Connect(i, k, v, s, m, n, w, r, e));
 const commandArbs = [
   connect,
   connect,
-  fc.tuple(id, kind, validate, nonce, wait, refusable).map(([i, k, v, n, w, r]) => new Reconnect(i, k, v, n, w, r)),
+  fc
+    .tuple(id, kind, validate, nonce, wait, refusable, via)
+    .map(([i, k, v, n, w, r, e]) => new Reconnect(i, k, v, n, w, r, e)),
   fc
     .tuple(
       id,
       fc.option(fc.constantFrom('token revoked', 'refresh token expired'), { nil: undefined }),
       wait,
       refusable,
+      via,
     )
-    .map(([i, m, w, r]) => new RefreshFailed(i, m, w, r)),
-  fc.tuple(id, fc.constantFrom(...CLEANUP), wait, refusable).map(([i, k, w, r]) => new Delete(i, k, w, r)),
+    .map(([i, m, w, r, e]) => new RefreshFailed(i, m, w, r, e)),
+  fc.tuple(id, fc.constantFrom(...CLEANUP), wait, refusable, via).map(([i, k, w, r, e]) => new Delete(i, k, w, r, e)),
   fc
-    .tuple(id, fc.constantFrom<'set' | 'update'>('set', 'update'), metadata, wait, refusable)
-    .map(([i, k, m, w, r]) => new AppMetadata(i, k, m, w, r)),
+    .tuple(id, fc.constantFrom<'set' | 'update'>('set', 'update'), metadata, wait, refusable, via)
+    .map(([i, k, m, w, r, e]) => new AppMetadata(i, k, m, w, r, e)),
   fc.constant(new Settle()),
 ];
 
@@ -856,17 +893,26 @@ describe.each(testStores)('lifecycle model on $name', (store) => {
     await fc.assert(
       fc.asyncProperty(fc.commands(commandArbs, { maxCommands: 40, size: 'max' }), async (cmds) => {
         const world = new World();
-        const engine = await newEngine({
+        const options = {
           functions: functionsFor(world),
           integrations: { sf: { baseUrl: provider.baseUrl } },
           functionTimeoutMs: DEADLINE_MS,
           retry: RETRY,
           closeTimeoutMs: 10_000,
-          ...(schema ? { schema } : {}),
-        });
+        };
+        const engine = await newEngine({ ...options, ...(schema ? { schema } : {}) });
         schema = engine.schema;
+        const other = await newEngine({ ...options, schema });
         const model = newModel();
-        const real: Real = { engine, world, pending: [], secrets: [], run: ++run };
+        const real: Real = {
+          engine,
+          engines: [engine, other],
+          inFlightVia: new Map(),
+          world,
+          pending: [],
+          secrets: [],
+          run: ++run,
+        };
         try {
           await fc.asyncModelRun(() => ({ model, real }), cmds);
           await settleAndCheck(model, real);
@@ -878,7 +924,7 @@ describe.each(testStores)('lifecycle model on $name', (store) => {
           executed += model.executed;
         } finally {
           await Promise.allSettled(real.pending.map((p) => p.promise));
-          await engine.close();
+          await Promise.all(real.engines.map((e) => e.close()));
         }
       }),
       { numRuns: RUNS },
