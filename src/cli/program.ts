@@ -85,6 +85,15 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   const globals = () => program.opts<GlobalOptions>();
+  /** Opens the store the options name for `work`, and closes it whatever happens. */
+  const withStore = async (work: (opened: Awaited<ReturnType<typeof openCliStore>>) => Promise<void>) => {
+    const opened = await openCliStore(globals());
+    try {
+      await work(opened);
+    } finally {
+      await opened.close();
+    }
+  };
 
   program
     .command('migrate')
@@ -108,8 +117,7 @@ export function buildProgram(): Command {
     .option('--state <state>', 'only this state')
     .option('--integration <id>', 'only this integration')
     .action(async (opts: { state?: string; integration?: string }) => {
-      const { store, close } = await openCliStore(globals());
-      try {
+      await withStore(async ({ store }) => {
         const rows: ConnectionView[] = [];
         let after: string | null = null;
         for (;;) {
@@ -144,40 +152,32 @@ export function buildProgram(): Command {
               .trimEnd(),
           );
         if (rows.length === 0) print(paint().dim('(no connections)'));
-      } finally {
-        await close();
-      }
+      });
     });
 
   program
     .command('show <connection-id>')
     .description('current state, metadata, error and credentials type (never the secret)')
     .action(async (id: string) => {
-      const { store, close } = await openCliStore(globals());
-      try {
+      await withStore(async ({ store }) => {
         const p = await store.load(id);
         if (!p) throw new Exit(EXIT.notFound, `no connection ${id}`);
         const view = toView(p);
         if (globals().json) json(view);
         else print(viewLines(view, paint()).join('\n'));
-      } finally {
-        await close();
-      }
+      });
     });
 
   program
     .command('history <connection-id>')
     .description('a timeline: commands, function runs with outcome and logs, state changes, metadata diffs')
     .action(async (id: string) => {
-      const { store, close } = await openCliStore(globals());
-      try {
+      await withStore(async ({ store }) => {
         const records = await store.history(id);
         if (records.length === 0) throw new Exit(EXIT.notFound, `no connection ${id}`);
         if (globals().json) json(records.map(({ connectionId: _, prevHash: __, ...r }) => r));
         else print(formatTimeline(records, paint()));
-      } finally {
-        await close();
-      }
+      });
     });
 
   program
@@ -185,25 +185,21 @@ export function buildProgram(): Command {
     .description('the state as it was at a version or a time, rebuilt from the log')
     .option('--at <version|time>', 'a version number or an ISO time (default: now)')
     .action(async (id: string, opts: { at?: string }) => {
-      const { store, close } = await openCliStore(globals());
-      try {
+      await withStore(async ({ store }) => {
         const records = await store.history(id, opts.at ? parseAt(opts.at) : {});
         if (records.length === 0)
           throw new Exit(EXIT.notFound, `no connection ${id}${opts.at ? ` at ${opts.at}` : ''}`);
         const view = toView(fold(id, records.map(toFoldInput)));
         if (globals().json) json(view);
         else print(viewLines(view, paint()).join('\n'));
-      } finally {
-        await close();
-      }
+      });
     });
 
   program
     .command('verify [connection-ids...]')
     .description('replay every (or the named) connection; check it against the projection and the hash chain')
     .action(async (ids: string[]) => {
-      const { store, chain, close } = await openCliStore(globals());
-      try {
+      await withStore(async ({ store, chain }) => {
         const total = ids.length > 0 ? ids.length : await store.countConnections();
         const bar =
           process.stderr.isTTY && !globals().json
@@ -234,9 +230,7 @@ export function buildProgram(): Command {
           );
         }
         if (report.mismatches.length > 0) throw new Exit(EXIT.mismatch, '');
-      } finally {
-        await close();
-      }
+      });
     });
 
   program
@@ -247,8 +241,7 @@ export function buildProgram(): Command {
       const data = opts.data ? readJsonArgument(opts.data, '--data') : {};
       if (typeof data !== 'object' || data === null || Array.isArray(data))
         throw new Exit(EXIT.usage, '--data must be a JSON object');
-      const { database, close } = await openCliStore(globals());
-      try {
+      await withStore(async ({ database }) => {
         const engine = await openCliEngine(globals(), database);
         try {
           const result = await engine.send(id, { ...(data as object), type } as never);
@@ -261,9 +254,7 @@ export function buildProgram(): Command {
         } finally {
           await engine.close();
         }
-      } finally {
-        await close();
-      }
+      });
     });
 
   program
@@ -283,8 +274,7 @@ export function buildProgram(): Command {
         if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))) {
           throw new Exit(EXIT.usage, '--metadata must be a JSON object');
         }
-        const { database, close } = await openCliStore(globals());
-        try {
+        await withStore(async ({ database }) => {
           const engine = await openCliEngine(globals(), database);
           try {
             const run = await engine.dryrun(name, id, {
@@ -320,9 +310,7 @@ export function buildProgram(): Command {
           } finally {
             await engine.close();
           }
-        } finally {
-          await close();
-        }
+        });
       },
     );
 

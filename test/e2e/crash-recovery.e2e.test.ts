@@ -54,6 +54,18 @@ async function waitFor(engine: Engine, id: string, done: (types: string[], state
   }
 }
 
+/** An engine on the crashed process's store, with recovery polling fast. */
+const survivorOn = (database: string, schema = 'lifeline') =>
+  createEngine({
+    database,
+    schema,
+    encryptionKey: TEST_KEY,
+    functions,
+    logger: pino({ level: 'silent' }),
+    leaseMs: 1000,
+    recoveryIntervalMs: 100,
+  });
+
 const expected = {
   validate: { state: 'active', last: 'SETUP_FINISHED', abandoned: 'check' },
   setup: { state: 'active', last: 'SETUP_FINISHED', abandoned: 'setup' },
@@ -66,15 +78,7 @@ describe.runIf(postgres)('crash recovery with real processes on PostgreSQL', () 
     async (at) => {
       const schema = freshSchema();
       await killDuring({ database: postgres, schema }, at);
-      const survivor = await createEngine({
-        database: postgres,
-        schema,
-        encryptionKey: TEST_KEY,
-        functions,
-        logger: pino({ level: 'silent' }),
-        leaseMs: 1000,
-        recoveryIntervalMs: 100,
-      });
+      const survivor = await survivorOn(postgres as string, schema);
       try {
         const want = expected[at];
         const types = await waitFor(
@@ -102,14 +106,7 @@ describe('crash recovery on the embedded store: the same data dir, restarted', (
   it('SIGKILL during validation; reopening the data dir completes it', async () => {
     const database = `pglite://${join(tmp, 'data')}`;
     await killDuring({ database, schema: 'lifeline' }, 'validate');
-    const restarted = await createEngine({
-      database,
-      encryptionKey: TEST_KEY,
-      functions,
-      logger: pino({ level: 'silent' }),
-      leaseMs: 1000,
-      recoveryIntervalMs: 100,
-    });
+    const restarted = await survivorOn(database);
     try {
       await waitFor(restarted, 'crash-validate', (t, state) => state === 'active' && t.at(-1) === 'SETUP_FINISHED');
       expect((await restarted.history('crash-validate')).map((h) => h.type)).toContain('RUN_ABANDONED');
