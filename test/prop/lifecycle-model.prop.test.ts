@@ -15,11 +15,13 @@ import { engineFactory, type TestStore, testStores } from '../support/test-store
 
 /**
  * Model-based test of the lifecycle (DESIGN §2–§3, issue 4): fast-check generates sequences of
- * commands for a few connections — CONNECT, RECONNECT, REFRESH_FAILED, DELETE (awaited or not),
- * app metadata writes, and pauses that let background work finish — each with the outcome its
- * event functions will have: pass, throw an ActionError, time out, or fail at the provider (a real
- * loopback HTTP call answered 500 or 404). A small model predicts every result; after each step
- * and at pauses the engine is compared with it and the invariants below are checked.
+ * commands for two connections — CONNECT, RECONNECT, REFRESH_FAILED, DELETE, app metadata writes,
+ * and pauses that let background work finish — each with the outcome its event functions will
+ * have: pass, throw an ActionError, time out, or fail at the provider (a real loopback HTTP call
+ * answered 500 or 404). A third of the commands are left in flight (checked at the next pause), so
+ * a DELETE often arrives while a slow setup still runs; a quarter go to a second engine on the same
+ * database (another process). A small model predicts every result; after each step and at pauses
+ * the engine is compared with it and the invariants below are checked.
  *
  * Invariants:
  * - replay of the log equals the projection; versions are contiguous per connection;
@@ -368,7 +370,7 @@ function checkLog(id: string, history: HistoryEntry[], c: ConnModel) {
     history.filter(isAppRecord).map((h) => h.type),
     `${id}: the app's records`,
   ).toEqual(c.appRecords);
-  // Nothing was superseded or abandoned: one engine, no crash.
+  // Nothing was superseded or abandoned: no crash, no lease lost.
   expect(history.filter((h) => h.type === 'OUTCOME_IGNORED' || h.type === 'RUN_ABANDONED').map((h) => h.type)).toEqual(
     [],
   );
