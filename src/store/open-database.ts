@@ -46,8 +46,13 @@ function safeUrl(url: string): string {
 export async function openDatabase(url: string): Promise<Database> {
   if (/^postgres(ql)?:\/\//.test(url)) {
     const pool = new pg.Pool({ connectionString: url, max: 10 });
-    // An idle client whose server connection dies must not crash the process.
+    // A client whose server connection dies (a restart, pg_terminate_backend) must not crash the
+    // process: idle ones report to the pool, checked-out ones to their own listener. The query in
+    // flight fails (and is retried where the engine retries), and the pool drops the client.
     pool.on('error', () => {});
+    pool.on('connect', (client) => {
+      client.on('error', () => {});
+    });
     const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
     return { kind: 'postgres', url: safeUrl(url), dataDir: null, db, close: () => db.destroy() };
   }

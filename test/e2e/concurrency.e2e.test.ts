@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import pg from 'pg';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -126,4 +127,32 @@ describe.runIf(postgres)('many processes, one PostgreSQL', () => {
       await db.close();
     }
   }, 60_000);
+
+  it('a connection killed while the engine holds it checked out does not crash the process', async () => {
+    const url = new URL(postgres as string);
+    url.searchParams.set('application_name', 'lifeline-checked-out');
+    const database = await openDatabase(url.toString());
+    const admin = new pg.Client({ connectionString: postgres });
+    await admin.connect();
+    try {
+      const failed = await database.db
+        .connection()
+        .execute(async (conn) => {
+          await sql`select 1`.execute(conn);
+          await admin.query(
+            `select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'lifeline-checked-out'`,
+          );
+          // The server's goodbye arrives while this client is checked out and idle.
+          await new Promise((r) => setTimeout(r, 300));
+          await sql`select 1`.execute(conn);
+        })
+        .catch((error: Error) => error);
+      expect(String(failed)).toMatch(/terminat|not queryable/i);
+      // The pool dropped the dead client; the next query gets a fresh connection.
+      expect((await sql<{ one: number }>`select 1 as one`.execute(database.db)).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await admin.end();
+      await database.close();
+    }
+  });
 });
