@@ -606,19 +606,26 @@ class LifelineEngine implements Engine {
   private async commitOutcome(id: string, events: ConnectionEvent[]) {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.commit(id, (current) =>
+        return await this.commit(id, (current) => {
           // An outcome the machine no longer accepts (its run was abandoned, its validation
           // superseded) is recorded as ignored: it never changes state.
-          events.map((event) =>
-            accepts(current, event)
+          let projection = current;
+          return events.map((event) => {
+            const recorded: ConnectionEvent = accepts(projection, event)
               ? event
               : {
-                  type: 'OUTCOME_IGNORED' as const,
+                  type: 'OUTCOME_IGNORED',
                   ignored: event,
-                  reason: `not accepted in ${JSON.stringify(current.stateValue)}: its run or validation was superseded`,
-                },
-          ),
-        );
+                  reason: `not accepted in ${JSON.stringify(projection.stateValue)}: its run or validation was superseded`,
+                };
+            projection = evolve(projection, {
+              version: projection.version + 1,
+              event: recorded,
+              at: new Date(),
+            }).projection;
+            return recorded;
+          });
+        });
       } catch (error) {
         if (isLifelineError(error) || attempt >= 4) throw error;
         this.logger.warn({ connectionId: id, err: error, attempt }, 'recording a function outcome failed; retrying');
@@ -754,12 +761,15 @@ class LifelineEngine implements Engine {
   ): Promise<ConnectionProjection> {
     const integration = started.context.integration as string;
     const functions = this.functionsFor(integration, event);
+    // A run's outcome is appended with the next record (the next run's start, or the step's
+    // outcome): one commit fewer per run, and still recorded before anything acts on it.
+    const pending: ConnectionEvent[] = [];
     let outcome: ConnectionEvent;
     if (event === 'validate-connection') {
       const validation = started.context.validation;
       outcome = { type: 'VALIDATION_PASSED', validation };
       for (const fn of functions) {
-        const error = await this.runWithRetries(id, fn, event);
+        const error = await this.runWithRetries(id, fn, event, pending);
         if (error) {
           outcome = {
             type: 'VALIDATION_FAILED',
@@ -771,10 +781,10 @@ class LifelineEngine implements Engine {
       }
     } else {
       const failed: string[] = [];
-      for (const fn of functions) if (await this.runWithRetries(id, fn, event)) failed.push(fn.name);
+      for (const fn of functions) if (await this.runWithRetries(id, fn, event, pending)) failed.push(fn.name);
       outcome = { type: event === 'post-connection-creation' ? 'SETUP_FINISHED' : 'CLEANUP_FINISHED', failed };
     }
-    const { projection, services } = await this.commitOutcome(id, [outcome]);
+    const { projection, services } = await this.commitOutcome(id, [...pending.splice(0), outcome]);
     return this.runServices(id, services, projection);
   }
 
@@ -787,27 +797,33 @@ class LifelineEngine implements Engine {
     id: string,
     fn: LoadedFunction,
     event: FunctionEventName,
+    pending: ConnectionEvent[],
   ): Promise<FunctionRunError | null> {
     const policy = {
       ...(event === 'validate-connection' ? this.options.durability.validationRetry : this.options.durability.retry),
       ...(fn.definition.retry ?? {}),
     };
     for (let attempt = 1; ; attempt++) {
-      const error = await this.runFunction(id, fn, event, attempt);
+      const error = await this.runFunction(id, fn, event, attempt, pending);
       if (!error || attempt >= policy.maxAttempts || this.closed) return error;
       await sleep(Math.min(policy.capMs, policy.baseMs * 2 ** (attempt - 1)));
     }
   }
 
-  /** Runs one function: records its start, runs it under a timeout, records its outcome. */
+  /**
+   * Runs one function: records its start (with the outcomes still `pending`), runs it under a
+   * timeout, and leaves its outcome in `pending` for the caller's next commit.
+   */
   private async runFunction(
     id: string,
     fn: LoadedFunction,
     event: FunctionEventName,
-    attempt = 1,
+    attempt: number,
+    pending: ConnectionEvent[],
   ): Promise<FunctionRunError | null> {
     const runId = randomUUID();
-    const { projection } = await this.commit(id, () => [
+    const { projection } = await this.commitOutcome(id, [
+      ...pending.splice(0),
       { type: 'RUN_STARTED', runId, event, function: fn.name, attempt },
     ]);
     const run = await this.execute(id, fn, runId, projection, {
@@ -823,13 +839,11 @@ class LifelineEngine implements Engine {
       durationMs: run.durationMs,
       ...(run.logs.length > 0 ? { logs: run.logs } : {}),
     };
-    if (run.error) {
-      await this.commitOutcome(id, [
-        { type: run.timedOut ? 'RUN_TIMED_OUT' : 'RUN_FAILED', ...base, error: run.error },
-      ]);
-    } else {
-      await this.commitOutcome(id, [{ type: 'RUN_SUCCEEDED', ...base }]);
-    }
+    pending.push(
+      run.error
+        ? { type: run.timedOut ? 'RUN_TIMED_OUT' : 'RUN_FAILED', ...base, error: run.error }
+        : { type: 'RUN_SUCCEEDED', ...base },
+    );
     return run.error;
   }
 
@@ -911,6 +925,7 @@ class LifelineEngine implements Engine {
     const controller = new AbortController();
     const timeoutMs = fn.definition.timeoutMs ?? this.options.functionTimeoutMs;
     let finished = false;
+    let triedLock = false;
     let error: FunctionRunError | null = null;
     let timedOut = false;
     try {
@@ -934,6 +949,7 @@ class LifelineEngine implements Engine {
         locks: {
           tryAcquire: async (key, ttlMs) => {
             if (finished) throw new LifelineError('command_refused', `${fn.name} took a lock after its run had ended`);
+            triedLock = true;
             return locks.tryAcquire({ environment, key, owner: runId, ttlMs, connectionId: id });
           },
           release: (key) => locks.release({ environment, key, owner: runId }),
@@ -987,9 +1003,11 @@ class LifelineEngine implements Engine {
       finished = true;
     }
     // A run's locks end with it (a crash leaves them to their TTL).
-    await this.options.locks
-      .releaseAll(runId)
-      .catch((failure) => log.warn({ err: failure }, `${fn.name}: its locks could not be released`));
+    if (triedLock) {
+      await this.options.locks
+        .releaseAll(runId)
+        .catch((failure) => log.warn({ err: failure }, `${fn.name}: its locks could not be released`));
+    }
     const durationMs = Date.now() - started;
     if (error) log.warn({ error: error.type, durationMs }, `${fn.name} failed: ${error.message}`);
     return { error, timedOut, logs, durationMs };
