@@ -302,7 +302,7 @@ class LifelineEngine implements Engine {
     return this.enqueue(id, async () => {
       let committed: Awaited<ReturnType<LifelineEngine['commit']>>;
       try {
-        committed = await this.commitWhenSettled(id, cmd.type, (current) => this.commandEvents(id, cmd, current), key);
+        committed = await this.commitWhenSettled(id, cmd.type, () => this.commandEvents(id, cmd), key);
       } catch (error) {
         if (error instanceof IdempotencyKeyTaken) return (await this.idempotentResult(id, error.key)) as SendResult;
         throw error;
@@ -333,10 +333,9 @@ class LifelineEngine implements Engine {
         );
       }
       if (known.result) return known.result as unknown as SendResult;
-      const now = await this.store.loadOrEmpty(id);
-      // The command that took the key was decided, but its process stopped before saving the result.
-      if (!TRANSITIONAL.has(now.state) && Date.now() > deadline) return result(now);
-      if (Date.now() > deadline + this.options.durability.commandWaitMs) return result(now);
+      // The command that took the key is still running, or its process stopped before saving the
+      // result: after commandWaitMs, answer with the connection as it is.
+      if (Date.now() > deadline) return result(await this.store.loadOrEmpty(id));
       await sleep(50);
     }
   }
@@ -457,7 +456,7 @@ class LifelineEngine implements Engine {
 
   // ---- commands ---------------------------------------------------------------------------
 
-  private commandEvents(id: string, cmd: Command, current: ConnectionProjection): ConnectionEvent[] {
+  private commandEvents(id: string, cmd: Command): ConnectionEvent[] {
     switch (cmd.type) {
       case 'CONNECT':
         return [
@@ -483,7 +482,6 @@ class LifelineEngine implements Engine {
           cmd.message === undefined ? { type: 'REFRESH_FAILED' } : { type: 'REFRESH_FAILED', message: cmd.message },
         ];
       case 'DELETE':
-        void current;
         return [{ type: 'DELETE' }];
     }
   }
