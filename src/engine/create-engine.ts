@@ -20,6 +20,7 @@ import type { ConnectionState } from '../../machines/connection-machine.js';
 import { type CredentialsCipher, createCredentialsCipher } from '../crypto/credentials-cipher.js';
 import { resolveEncryptionKey } from '../crypto/encryption-key.js';
 import { createRedactor, type Redactor } from '../crypto/secret-redactor.js';
+import { describeZodIssues } from '../describe-zod-issues.js';
 import {
   CommandRefusedError,
   ConfigurationError,
@@ -44,6 +45,7 @@ import {
   IdempotencyKeyTaken,
   type LogRecord,
   type PendingRecord,
+  type StoredProjection,
   toFoldInput,
 } from '../store/event-store.js';
 import { migrateToLatest } from '../store/migrate.js';
@@ -232,8 +234,7 @@ function parseOrThrow<T>(
   if (parsed.success) return parsed.data as T;
   const issues = (parsed.error as { issues: Array<{ path: PropertyKey[]; message: string }> }).issues;
   // Messages name paths and expectations only, never the values given (they may be secrets).
-  const text = issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ');
-  throw new InvalidCommandError(`invalid ${what}: ${text}`, {
+  throw new InvalidCommandError(`invalid ${what}: ${describeZodIssues(parsed.error)}`, {
     issues: issues.map((i) => ({ path: i.path.map(String), message: i.message })),
   });
 }
@@ -1117,9 +1118,9 @@ export async function verifyStore(
   options: VerifyOptions = {},
 ): Promise<VerifyReport> {
   const report: VerifyReport = { connections: 0, records: 0, mismatches: [] };
-  const check = async (id: string) => {
+  const check = async (id: string, projection?: StoredProjection) => {
     const records = await store.history(id);
-    const stored = await store.load(id);
+    const stored = projection ?? (await store.load(id));
     if (records.length === 0 && !stored) {
       report.mismatches.push({ connectionId: id, problem: 'no_projection', message: `no connection ${id}` });
     } else {
@@ -1138,13 +1139,13 @@ export async function verifyStore(
   for (const id of await store.unprojectedConnectionIds()) await check(id);
   let after: string | null = null;
   for (;;) {
-    const page = await store.connectionIds(after, 500);
+    const page = await store.projections(after, 500);
     if (page.length === 0) break;
-    for (const id of page) {
-      await check(id);
+    for (const projection of page) {
+      await check(projection.connectionId, projection);
       options.onProgress?.(report.connections, null);
     }
-    after = page.at(-1) as string;
+    after = page.at(-1)?.connectionId as string;
   }
   return report;
 }

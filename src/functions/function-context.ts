@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { describeZodIssues } from '../describe-zod-issues.js';
 import type { Credentials } from '../engine/command-schemas.js';
 import { LifelineError } from '../errors.js';
 import type { HttpSettings } from '../http/http-settings.js';
@@ -57,12 +58,6 @@ function checkPlainObject(value: unknown, what: string): asserts value is Record
   }
 }
 
-function describeIssues(error: unknown): string {
-  const issues = (error as { issues?: Array<{ path?: PropertyKey[]; message: string }> }).issues;
-  if (!Array.isArray(issues)) return String(error);
-  return issues.map((i) => `${(i.path ?? []).map(String).join('.') || '(root)'}: ${i.message}`).join('; ');
-}
-
 function invalidArgument(message: string): LifelineError {
   return new LifelineError('invalid_argument', message);
 }
@@ -89,7 +84,7 @@ export function createFunctionContext(host: RunHost): OnEventContext {
     if (!result.success) {
       throw new LifelineError(
         'invalid_metadata',
-        `${what}: the metadata does not match the function's schema: ${describeIssues(result.error)}`,
+        `${what}: the metadata does not match the function's schema: ${describeZodIssues(result.error)}`,
       );
     }
   };

@@ -1,5 +1,5 @@
+import { describeZodIssues } from '../describe-zod-issues.js';
 import { LifelineError } from '../errors.js';
-import { describeZodIssues } from './pagination-schema.js';
 import { type ProviderDefinition, providerSchema } from './provider-schema.js';
 
 /**

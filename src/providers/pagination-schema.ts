@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { describeZodIssues } from '../describe-zod-issues.js';
 
 /**
  * Pagination settings with Nango's field names (DESIGN §6), as the provider catalog, an
@@ -79,13 +80,6 @@ export const partialPaginationSchema = z
   .strict();
 
 export type PartialPaginationConfig = z.infer<typeof partialPaginationSchema>;
-
-/** Names the fields zod rejected, never their values. */
-export function describeZodIssues(error: unknown): string {
-  const issues = (error as { issues?: Array<{ path?: PropertyKey[]; message: string }> }).issues;
-  if (!Array.isArray(issues)) return String(error);
-  return issues.map((i) => `${(i.path ?? []).map(String).join('.') || '(root)'}: ${i.message}`).join('; ');
-}
 
 /**
  * Merges pagination layers (catalog, integration, call; later wins, and a layer naming another

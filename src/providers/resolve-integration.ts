@@ -1,6 +1,7 @@
+import { describeZodIssues } from '../describe-zod-issues.js';
 import { LifelineError } from '../errors.js';
 import { PROVIDERS } from './catalog.js';
-import { describeZodIssues, mergePagination, type PaginationConfig } from './pagination-schema.js';
+import { mergePagination, type PaginationConfig } from './pagination-schema.js';
 import {
   type AuthInjection,
   type IntegrationSettings,
