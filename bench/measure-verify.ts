@@ -33,14 +33,15 @@ export async function loadLog(bench: BenchDatabase, schema: string): Promise<Loa
   let records = 0;
   let after: string | null = null;
   for (;;) {
-    const page = await store.connectionIds(after, 500);
+    const page = await store.projections(after, 500);
     if (page.length === 0) break;
-    for (const id of page) {
+    for (const stored of page) {
+      const id = stored.connectionId;
       const history = await store.history(id);
-      connections.push({ id, records: history, stored: await store.load(id) });
+      connections.push({ id, records: history, stored });
       records += history.length;
     }
-    after = page.at(-1) as string;
+    after = page.at(-1)?.connectionId as string;
   }
   return { connections, records };
 }

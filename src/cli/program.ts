@@ -121,13 +121,10 @@ export function buildProgram(): Command {
         const rows: ConnectionView[] = [];
         let after: string | null = null;
         for (;;) {
-          const page = await store.connectionIds(after, 500, opts);
+          const page = await store.projections(after, 500, opts);
           if (page.length === 0) break;
-          for (const id of page) {
-            const p = await store.load(id);
-            if (p) rows.push(toView(p));
-          }
-          after = page.at(-1) as string;
+          rows.push(...page.map(toView));
+          after = page.at(-1)?.connectionId as string;
         }
         if (globals().json) {
           json(rows);

@@ -6,7 +6,7 @@ import type { ConnectionContext, ConnectionState } from '../../machines/connecti
 import { MACHINE_VERSION } from '../../machines/connection-machine.js';
 import { LifelineError } from '../errors.js';
 import { GENESIS, type RecordChain } from './record-chain.js';
-import type { EventsTable, Tables } from './tables.js';
+import type { ConnectionsTable, EventsTable, Tables } from './tables.js';
 
 /** One record of the event log, as read back. */
 export interface LogRecord {
@@ -61,6 +61,19 @@ export function toFoldInput(record: LogRecord): FoldInput {
   return { version: record.version, at: record.at, event: { type: record.type, ...record.data } as ConnectionEvent };
 }
 
+function toStoredProjection(row: Selectable<ConnectionsTable>): StoredProjection {
+  return {
+    connectionId: row.connection_id,
+    state: row.state as ConnectionState,
+    stateValue: row.state_value as ConnectionProjection['stateValue'],
+    context: row.context as unknown as ConnectionContext,
+    version: row.version,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    lastHash: row.last_hash ?? GENESIS,
+  };
+}
+
 function toLogRecord(row: Selectable<EventsTable>): LogRecord {
   return {
     connectionId: row.connection_id,
@@ -98,17 +111,7 @@ export class EventStore {
       .selectAll()
       .where('connection_id', '=', connectionId)
       .executeTakeFirst();
-    if (!row) return null;
-    return {
-      connectionId: row.connection_id,
-      state: row.state as ConnectionState,
-      stateValue: row.state_value as ConnectionProjection['stateValue'],
-      context: row.context as unknown as ConnectionContext,
-      version: row.version,
-      createdAt: row.created_at,
-      updatedAt: row.updated_at,
-      lastHash: row.last_hash ?? GENESIS,
-    };
+    return row ? toStoredProjection(row) : null;
   }
 
   async loadOrEmpty(connectionId: string): Promise<StoredProjection> {
@@ -355,17 +358,17 @@ export class EventStore {
       .execute();
   }
 
-  /** Connection ids in order, a page at a time (keyset pagination). */
-  async connectionIds(after: string | null, limit: number, filter: { state?: string; integration?: string } = {}) {
-    let query = this.db
-      .selectFrom('lifeline_connections')
-      .select('connection_id')
-      .orderBy('connection_id')
-      .limit(limit);
+  /** Stored projections in connection id order, a page at a time (keyset pagination). */
+  async projections(
+    after: string | null,
+    limit: number,
+    filter: { state?: string; integration?: string } = {},
+  ): Promise<StoredProjection[]> {
+    let query = this.db.selectFrom('lifeline_connections').selectAll().orderBy('connection_id').limit(limit);
     if (after !== null) query = query.where('connection_id', '>', after);
     if (filter.state) query = query.where('state', '=', filter.state);
     if (filter.integration) query = query.where('integration', '=', filter.integration);
-    return (await query.execute()).map((r) => r.connection_id);
+    return (await query.execute()).map(toStoredProjection);
   }
 
   async countConnections(): Promise<number> {
