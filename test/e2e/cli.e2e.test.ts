@@ -166,31 +166,13 @@ describe.each(targets)('the lifeline binary on $name', (target) => {
 
   it('send: runs the functions, refuses what the state does not accept', async () => {
     const data = JSON.stringify({ integration: 'salesforce', credentials: { type: 'OAUTH2', access_token: 'a-1' } });
-    const sent = await cliAsync(
-      '--functions',
-      example,
-      '--integrations',
-      integrations(),
-      'send',
-      'conn-3',
-      'CONNECT',
-      '--data',
-      data,
-    );
+    const connect = () =>
+      cliAsync('--functions', example, '--integrations', integrations(), 'send', 'conn-3', 'CONNECT', '--data', data);
+    const sent = await connect();
     expect(sent.stderr, sent.stderr).toBe('');
     expect(sent.status).toBe(0);
     expect(sent.stdout.trim()).toBe('conn-3 → active (version 6)');
-    const again = await cliAsync(
-      '--functions',
-      example,
-      '--integrations',
-      integrations(),
-      'send',
-      'conn-3',
-      'CONNECT',
-      '--data',
-      data,
-    );
+    const again = await connect();
     expect(again.status).toBe(4);
     expect(again.stderr).toContain('CONNECT is not accepted: connection conn-3 is active');
     expect(cli('--functions', example, 'send', 'conn-3', 'EXPLODE').status).toBe(2);
