@@ -306,6 +306,11 @@ class LifelineEngine implements Engine {
         committed = await this.commitWhenSettled(id, cmd.type, () => this.commandEvents(id, cmd), key);
       } catch (error) {
         if (error instanceof IdempotencyKeyTaken) return (await this.idempotentResult(id, error.key)) as SendResult;
+        // Refused because the same command, sent earlier with this key, already changed the state.
+        if (key !== undefined && isLifelineError(error, 'command_refused')) {
+          const earlier = await this.idempotentResult(id, key);
+          if (earlier) return earlier;
+        }
         throw error;
       }
       let last = await this.runServices(id, committed.services, committed.projection);

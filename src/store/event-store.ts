@@ -48,6 +48,20 @@ export class IdempotencyKeyTaken extends Error {
 
 const leaseEnd = (leaseMs: number) => sql<Date>`now() + ${leaseMs} * interval '1 millisecond'`;
 
+/** A log row as the append statement sends it (as JSON, read back by `jsonb_to_recordset`). */
+interface EventRow {
+  connection_id: string;
+  version: number;
+  type: string;
+  data: Record<string, unknown>;
+  state_from: string | null;
+  state_to: string;
+  at: Date;
+  machine_version: string;
+  prev_hash: string;
+  hash: string;
+}
+
 /** A record about to be appended, with the state it leads to. */
 export interface PendingRecord {
   version: number;
@@ -91,7 +105,7 @@ function toLogRecord(row: Selectable<EventsTable>): LogRecord {
 
 /**
  * The event log and the projection, in one PostgreSQL schema. Appends and the projection update
- * share one transaction; `(connection_id, version)` is the optimistic lock: a writer that lost a
+ * are one statement; `(connection_id, version)` is the optimistic lock: a writer that lost a
  * race gets `concurrent_modification` and nothing of its batch is kept.
  */
 export class EventStore {
@@ -99,7 +113,7 @@ export class EventStore {
 
   constructor(
     root: Kysely<Tables>,
-    schema: string,
+    private readonly schema: string,
     private readonly chain: RecordChain,
   ) {
     this.db = root.withSchema(schema);
@@ -120,7 +134,9 @@ export class EventStore {
 
   /**
    * Appends `records` (versions following `expected.version`, chained to `expected.lastHash`) and
-   * stores `projection`, atomically.
+   * stores `projection`, with the service leases and idempotency key of `effects`: atomically, in
+   * one statement. Throws `concurrent_modification` when the projection is no longer at
+   * `expected.version`, and IdempotencyKeyTaken when the key was reserved first.
    */
   async append(
     connectionId: string,
@@ -144,11 +160,11 @@ export class EventStore {
         machineVersion: MACHINE_VERSION,
       };
       const hash = this.chain.hash(prevHash, content);
-      const row = {
+      const row: EventRow = {
         connection_id: connectionId,
         version: r.version,
         type,
-        data: JSON.stringify(data),
+        data,
         state_from: r.from,
         state_to: r.to,
         at: r.at,
@@ -160,85 +176,96 @@ export class EventStore {
       return row;
     });
     if (rows.length === 0) return { ...projection, lastHash: prevHash };
-    try {
-      await this.db.transaction().execute(async (trx) => {
-        if (effects.idempotencyKey !== undefined) {
-          try {
-            await trx
-              .insertInto('lifeline_idempotency')
-              .values({
-                idempotency_key: effects.idempotencyKey,
-                connection_id: connectionId,
-                version: expectedVersion + 1,
-                result: null,
-              })
-              .execute();
-          } catch (error) {
-            if ((error as { code?: string }).code !== '23505') throw error;
-            throw new IdempotencyKeyTaken(effects.idempotencyKey);
-          }
+    const n = await this.appendStatement(connectionId, expectedVersion, rows, projection, prevHash, effects).catch(
+      (error: unknown) => {
+        const { code, constraint } = error as { code?: string; constraint?: string };
+        if (code === '23505' && constraint === 'lifeline_idempotency_pkey' && effects.idempotencyKey !== undefined) {
+          throw new IdempotencyKeyTaken(effects.idempotencyKey);
         }
-        await trx.insertInto('lifeline_events').values(rows).execute();
-        const row = {
-          integration: projection.context.integration,
-          state: projection.state,
-          state_value: JSON.stringify(projection.stateValue),
-          context: JSON.stringify(projection.context),
-          version: projection.version,
-          created_at: projection.createdAt,
-          updated_at: projection.updatedAt,
-          last_hash: prevHash,
-        };
-        if (expectedVersion === 0) {
-          await trx
-            .insertInto('lifeline_connections')
-            .values({ connection_id: connectionId, ...row })
-            .execute();
-        } else {
-          const result = await trx
-            .updateTable('lifeline_connections')
-            .set(row)
-            .where('connection_id', '=', connectionId)
-            .where('version', '=', expectedVersion)
-            .executeTakeFirst();
-          if (result.numUpdatedRows !== 1n) throw Object.assign(new Error('stale projection'), { code: '23505' });
-        }
-        if (effects.end.length > 0) {
-          await trx
-            .deleteFrom('lifeline_services')
-            .where('connection_id', '=', connectionId)
-            .where('service', 'in', effects.end)
-            .execute();
-        }
-        for (const service of effects.start) {
-          await trx
-            .insertInto('lifeline_services')
-            .values({
-              connection_id: connectionId,
-              service,
-              owner: effects.owner,
-              lease_until: leaseEnd(effects.leaseMs) as never,
-            })
-            .onConflict((oc) =>
-              oc
-                .columns(['connection_id', 'service'])
-                .doUpdateSet({ owner: effects.owner, lease_until: leaseEnd(effects.leaseMs) as never }),
-            )
-            .execute();
-        }
-      });
-    } catch (error) {
-      if (error instanceof IdempotencyKeyTaken) throw error;
-      if ((error as { code?: string }).code === '23505') {
-        throw new LifelineError(
-          'concurrent_modification',
-          `connection ${connectionId} changed while this change was being made (expected version ${expectedVersion})`,
-          { connectionId, expectedVersion },
-        );
-      }
-      throw error;
+        if (code === '23505') throw this.concurrentModification(connectionId, expectedVersion);
+        throw error;
+      },
+    );
+    if (n !== 1) {
+      // The writer that got there first may have been this same command, sent twice.
+      const key = effects.idempotencyKey;
+      if (key !== undefined && (await this.idempotent(key))) throw new IdempotencyKeyTaken(key);
+      throw this.concurrentModification(connectionId, expectedVersion);
     }
     return { ...projection, lastHash: prevHash };
+  }
+
+  private concurrentModification(connectionId: string, expectedVersion: number) {
+    return new LifelineError(
+      'concurrent_modification',
+      `connection ${connectionId} changed while this change was being made (expected version ${expectedVersion})`,
+      { connectionId, expectedVersion },
+    );
+  }
+
+  /**
+   * The whole append as one statement (one round trip, atomic on its own): the projection write
+   * comes first, and every other write selects from its result, so a projection that is not at
+   * `expectedVersion` (another writer got there first) writes nothing and returns 0.
+   */
+  private async appendStatement(
+    connectionId: string,
+    expectedVersion: number,
+    rows: EventRow[],
+    projection: ConnectionProjection,
+    lastHash: string,
+    effects: AppendEffects,
+  ): Promise<number> {
+    const table = (name: keyof Tables) => sql.table(`${this.schema}.${name}`);
+    const values = {
+      integration: projection.context.integration,
+      state: projection.state,
+      stateValue: JSON.stringify(projection.stateValue),
+      context: JSON.stringify(projection.context),
+    };
+    const written =
+      expectedVersion === 0
+        ? sql`insert into ${table('lifeline_connections')}
+            (connection_id, integration, state, state_value, context, version, created_at, updated_at, last_hash)
+            values (${connectionId}, ${values.integration}, ${values.state}, ${values.stateValue}::jsonb,
+              ${values.context}::jsonb, ${projection.version}, ${projection.createdAt}, ${projection.updatedAt}, ${lastHash})
+            on conflict (connection_id) do nothing
+            returning connection_id`
+        : sql`update ${table('lifeline_connections')}
+            set integration = ${values.integration}, state = ${values.state}, state_value = ${values.stateValue}::jsonb,
+              context = ${values.context}::jsonb, version = ${projection.version}, created_at = ${projection.createdAt},
+              updated_at = ${projection.updatedAt}, last_hash = ${lastHash}
+            where connection_id = ${connectionId} and version = ${expectedVersion}
+            returning connection_id`;
+    const steps = [
+      sql`projection as (${written})`,
+      sql`appended as (insert into ${table('lifeline_events')}
+        (connection_id, version, type, data, state_from, state_to, at, machine_version, prev_hash, hash)
+        select r.connection_id, r.version, r.type, r.data, r.state_from, r.state_to, r.at, r.machine_version,
+          r.prev_hash, r.hash
+        from projection, jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(connection_id text, version integer,
+          type text, data jsonb, state_from text, state_to text, at timestamptz, machine_version text,
+          prev_hash text, hash text))`,
+    ];
+    if (effects.idempotencyKey !== undefined) {
+      steps.push(sql`reserved as (insert into ${table('lifeline_idempotency')} (idempotency_key, connection_id, version)
+        select ${effects.idempotencyKey}, ${connectionId}, ${expectedVersion + 1}::integer from projection)`);
+    }
+    const start = [...new Set(effects.start)];
+    const end = effects.end.filter((service) => !start.includes(service));
+    if (end.length > 0) {
+      steps.push(sql`ended as (delete from ${table('lifeline_services')}
+        where connection_id = ${connectionId} and service = any(${end}::text[]) and exists (select from projection))`);
+    }
+    if (start.length > 0) {
+      steps.push(sql`started as (insert into ${table('lifeline_services')} (connection_id, service, owner, lease_until)
+        select ${connectionId}, service, ${effects.owner}, ${leaseEnd(effects.leaseMs)}
+        from projection, unnest(${start}::text[]) as service
+        on conflict (connection_id, service) do update set owner = excluded.owner, lease_until = excluded.lease_until)`);
+    }
+    const statement = sql<{ n: number }>`with ${sql.join(steps)} select count(*)::integer as n from projection`;
+    const { rows: result } = await statement.execute(this.db);
+    return result[0]?.n ?? 0;
   }
 
   /** A connection's records in version order, optionally up to a version or a time. */
