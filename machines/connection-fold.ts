@@ -1,4 +1,5 @@
 import { initialTransition, type StateValue, transition } from 'xstate';
+import { compiledConnectionMachine, type ServiceRequest } from './compiled-machine.js';
 import type { ConnectionEvent } from './connection-events.js';
 import {
   type ConnectionContext,
@@ -9,8 +10,10 @@ import {
 
 /**
  * The pure fold of a connection's log into its projection. The engine uses {@link evolve} to
- * compute every append; replay uses {@link fold}. Both run the same machine, so replay reproduces
- * the projection exactly.
+ * compute every append; replay uses {@link fold}. Both run the same machine definition — `evolve`
+ * through XState's `transition()`, `fold` through the table compiled from it
+ * (`compiled-machine.ts`, the interpreter costs too much per record for replay) — so replay
+ * reproduces the projection exactly.
  */
 export interface ConnectionProjection {
   connectionId: string;
@@ -30,11 +33,7 @@ export interface FoldInput {
   at: Date;
 }
 
-/** A service the machine asked for: an event function to run, by name. */
-export interface ServiceRequest {
-  src: string;
-  id: string;
-}
+export type { ServiceRequest };
 
 export function emptyProjection(connectionId: string): ConnectionProjection {
   return {
@@ -98,9 +97,39 @@ export function evolve(
   };
 }
 
-/** Rebuilds a projection from records alone, running no function. */
+/**
+ * Rebuilds a projection from records alone, running no function: what {@link evolve} record by
+ * record would give (and the same error for a record the machine does not accept), stepped
+ * through the compiled machine.
+ *
+ * @example
+ * const projection = fold('conn-1', records.map(toFoldInput));
+ * projection.state; // 'active'
+ */
 export function fold(connectionId: string, inputs: Iterable<FoldInput>): ConnectionProjection {
-  let projection = emptyProjection(connectionId);
-  for (const input of inputs) projection = evolve(projection, input).projection;
-  return projection;
+  const { initial, step } = compiledConnectionMachine;
+  let state = initial.state;
+  let context = initial.context;
+  let version = 0;
+  let records = 0;
+  let createdAt: Date | null = null;
+  let updatedAt: Date | null = null;
+  for (const input of inputs) {
+    // As `evolve`: a projection at version 0 starts again from the machine's initial state.
+    if (version === 0) ({ state, context } = initial);
+    const next = step(state, context, input.event);
+    if (next === undefined) {
+      throw new Error(
+        `record ${input.version} (${input.event.type}) is not accepted in state ${JSON.stringify(state.value)}`,
+      );
+    }
+    ({ state, context } = next);
+    records++;
+    version = input.version;
+    if (input.event.type === 'CONNECT') createdAt = input.at;
+    updatedAt = input.at;
+  }
+  if (records === 0) return emptyProjection(connectionId);
+  const stateValue = state.value;
+  return { connectionId, state: topState(stateValue), stateValue, context, version, createdAt, updatedAt };
 }
