@@ -58,6 +58,7 @@ import { jsonProblem, toJsonSafe } from './json-safe.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { type RecordedCall, recordCalls } from './record-calls.js';
 import { resolveDurability } from './resolve-durability.js';
+import { WorkingSet } from './working-set.js';
 
 /** What `send` resolves to once the command's own work is done. */
 export interface SendResult {
@@ -160,6 +161,15 @@ const SERVICE_ENDED_BY: Partial<Record<string, FunctionEventName>> = {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref?.());
 
+/** A service a commit started; its first function's run is already recorded as started. */
+type StartedService = ServiceRequest & { firstRunId?: string };
+
+/** A run recorded as started, and the projection that record led to. */
+interface StartedRun {
+  runId: string;
+  projection: ConnectionProjection;
+}
+
 /** Where a run's reads and metadata writes go: the log for a real run, memory for a dry run. */
 interface RunSink {
   environment: string;
@@ -242,6 +252,7 @@ function parseOrThrow<T>(
 class LifelineEngine implements Engine {
   private readonly commandQueue = new KeyedMutex();
   private readonly appendQueue = new KeyedMutex();
+  private readonly working = new WorkingSet();
   private readonly background = new Map<string, Set<Promise<unknown>>>();
   /** Commands and app metadata writes accepted and not yet finished; `close()` waits for them. */
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -502,10 +513,11 @@ class LifelineEngine implements Engine {
 
   /** Runs `work` in the connection's command queue, tracked so that `close()` can wait for it. */
   private enqueue<T>(id: string, work: () => Promise<T>): Promise<T> {
+    this.working.enter(id);
     const done = this.commandQueue.run(id, work);
     const tracked = done.then(
-      () => undefined,
-      () => undefined,
+      () => this.working.leave(id),
+      () => this.working.leave(id),
     );
     this.inFlight.add(tracked);
     void tracked.then(() => this.inFlight.delete(tracked));
@@ -548,45 +560,29 @@ class LifelineEngine implements Engine {
   // ---- the append path: decide with the machine, then append -----------------------------
 
   /**
-   * Loads the projection, folds `build(projection)` through the machine and appends the records
-   * with the new projection in one transaction. Retries when another writer got there first.
+   * Folds `build(projection)` through the machine and appends the records with the new projection
+   * in one statement. Starts from the projection this engine last wrote while it works on the
+   * connection (see WorkingSet), else reads it. Retries when another writer got there first.
    */
   private commit(
     id: string,
     build: (current: ConnectionProjection) => ConnectionEvent[],
     idempotencyKey?: string,
-  ): Promise<{ projection: ConnectionProjection; services: ServiceRequest[] }> {
+  ): Promise<{ projection: ConnectionProjection; services: StartedService[] }> {
     return this.appendQueue.run(id, async () => {
       for (let attempt = 1; ; attempt++) {
-        const before = await this.store.loadOrEmpty(id);
-        const events = build(before);
-        let projection: ConnectionProjection = before;
-        const records: PendingRecord[] = [];
-        const services: ServiceRequest[] = [];
-        const at = new Date();
-        for (const event of events) {
-          if (!accepts(projection, event)) {
-            const stateName = projection.version === 0 ? 'does not exist' : `is ${projection.state}`;
-            throw new CommandRefusedError(
-              `${event.type} is not accepted: connection ${id} ${stateName}` +
-                (ACCEPTED_IN[event.type] ? ` (accepted in: ${ACCEPTED_IN[event.type]})` : ''),
-              { connectionId: id, state: projection.version === 0 ? null : projection.state, type: event.type },
-            );
-          }
-          const next = evolve(projection, { version: projection.version + 1, event, at });
-          records.push({
-            version: next.projection.version,
-            event,
-            at,
-            from: projection.version === 0 ? null : projection.state,
-            to: next.projection.state,
-          });
-          projection = next.projection;
-          services.push(...next.services);
+        const remembered = this.working.get(id);
+        const before = remembered ?? (await this.store.loadOrEmpty(id));
+        let decided: ReturnType<LifelineEngine['decide']>;
+        try {
+          decided = this.decide(id, before, build(before));
+        } catch (error) {
+          // A refusal must rest on the stored state, not on a remembered one that may be stale.
+          if (remembered === undefined) throw error;
+          this.working.forget(id);
+          continue;
         }
-        const ended = events
-          .map((e) => SERVICE_ENDED_BY[e.type])
-          .filter((s): s is FunctionEventName => s !== undefined);
+        const { records, projection, services, ended } = decided;
         const effects: AppendEffects = {
           start: services.map((s) => s.src),
           end: ended,
@@ -595,12 +591,58 @@ class LifelineEngine implements Engine {
           ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
         };
         try {
-          return { projection: await this.store.append(id, before, records, projection, effects), services };
+          const stored = await this.store.append(id, before, records, projection, effects);
+          this.working.remember(stored);
+          return { projection: stored, services };
         } catch (error) {
+          this.working.forget(id);
           if (!isLifelineError(error, 'concurrent_modification') || attempt >= 10) throw error;
         }
       }
     });
+  }
+
+  /**
+   * The records `events` make from `before`, and the projection they lead to; throws
+   * CommandRefusedError for an event the machine does not accept. Every service the events start
+   * gets its first function's RUN_STARTED in the same records: the run is in the log before it
+   * runs, at no extra commit.
+   */
+  private decide(id: string, before: ConnectionProjection, events: ConnectionEvent[]) {
+    let projection = before;
+    const records: PendingRecord[] = [];
+    const services: StartedService[] = [];
+    const at = new Date();
+    const apply = (event: ConnectionEvent) => {
+      if (!accepts(projection, event)) {
+        const stateName = projection.version === 0 ? 'does not exist' : `is ${projection.state}`;
+        throw new CommandRefusedError(
+          `${event.type} is not accepted: connection ${id} ${stateName}` +
+            (ACCEPTED_IN[event.type] ? ` (accepted in: ${ACCEPTED_IN[event.type]})` : ''),
+          { connectionId: id, state: projection.version === 0 ? null : projection.state, type: event.type },
+        );
+      }
+      const next = evolve(projection, { version: projection.version + 1, event, at });
+      records.push({
+        version: next.projection.version,
+        event,
+        at,
+        from: projection.version === 0 ? null : projection.state,
+        to: next.projection.state,
+      });
+      projection = next.projection;
+      return next.services;
+    };
+    for (const event of events) services.push(...apply(event));
+    for (const service of services) {
+      const event = service.src as FunctionEventName;
+      const [first] = this.functionsFor(projection.context.integration as string, event);
+      if (!first) continue;
+      service.firstRunId = randomUUID();
+      apply({ type: 'RUN_STARTED', runId: service.firstRunId, event, function: first.name, attempt: 1 });
+    }
+    const ended = events.map((e) => SERVICE_ENDED_BY[e.type]).filter((s): s is FunctionEventName => s !== undefined);
+    return { records, projection, services, ended };
   }
 
   /**
@@ -641,18 +683,13 @@ class LifelineEngine implements Engine {
   // ---- services: the event functions the machine asked for ---------------------------------
 
   /** Starts the services; waits for all but `post-connection-creation`, which runs in the background. */
-  private async runServices(id: string, services: ServiceRequest[], projection: ConnectionProjection) {
+  private async runServices(id: string, services: StartedService[], projection: ConnectionProjection) {
     let last = projection;
     for (const service of services) {
       const event = service.src as FunctionEventName;
-      if (event === 'post-connection-creation') {
-        this.track(
-          id,
-          this.withLease(id, event, () => this.runService(id, event, projection)),
-        );
-      } else {
-        last = await this.withLease(id, event, () => this.runService(id, event, projection));
-      }
+      const run = () => this.runService(id, event, projection, service.firstRunId);
+      if (event === 'post-connection-creation') this.track(id, this.withLease(id, event, run));
+      else last = await this.withLease(id, event, run);
     }
     return last;
   }
@@ -741,9 +778,11 @@ class LifelineEngine implements Engine {
       set = new Set();
       this.background.set(id, set);
     }
+    this.working.enter(id);
     const entry = work
       .catch((error) => this.logger.error({ connectionId: id, err: error }, 'background function run failed'))
       .finally(() => {
+        this.working.leave(id);
         set.delete(entry);
         if (set.size === 0 && this.background.get(id) === set) this.background.delete(id);
       });
@@ -762,18 +801,21 @@ class LifelineEngine implements Engine {
     id: string,
     event: FunctionEventName,
     started: ConnectionProjection,
+    firstRunId?: string,
   ): Promise<ConnectionProjection> {
     const integration = started.context.integration as string;
     const functions = this.functionsFor(integration, event);
     // A run's outcome is appended with the next record (the next run's start, or the step's
     // outcome): one commit fewer per run, and still recorded before anything acts on it.
     const pending: ConnectionEvent[] = [];
+    // The first function's first attempt was recorded as started with the step (see `decide`).
+    const firstRun = firstRunId === undefined ? undefined : { runId: firstRunId, projection: started };
     let outcome: ConnectionEvent;
     if (event === 'validate-connection') {
       const validation = started.context.validation;
       outcome = { type: 'VALIDATION_PASSED', validation };
-      for (const fn of functions) {
-        const error = await this.runWithRetries(id, fn, event, pending);
+      for (const [i, fn] of functions.entries()) {
+        const error = await this.runWithRetries(id, fn, event, pending, i === 0 ? firstRun : undefined);
         if (error) {
           outcome = {
             type: 'VALIDATION_FAILED',
@@ -785,7 +827,9 @@ class LifelineEngine implements Engine {
       }
     } else {
       const failed: string[] = [];
-      for (const fn of functions) if (await this.runWithRetries(id, fn, event, pending)) failed.push(fn.name);
+      for (const [i, fn] of functions.entries()) {
+        if (await this.runWithRetries(id, fn, event, pending, i === 0 ? firstRun : undefined)) failed.push(fn.name);
+      }
       outcome = { type: event === 'post-connection-creation' ? 'SETUP_FINISHED' : 'CLEANUP_FINISHED', failed };
     }
     const { projection, services } = await this.commitOutcome(id, [...pending.splice(0), outcome]);
@@ -802,21 +846,23 @@ class LifelineEngine implements Engine {
     fn: LoadedFunction,
     event: FunctionEventName,
     pending: ConnectionEvent[],
+    firstRun?: StartedRun,
   ): Promise<FunctionRunError | null> {
     const policy = {
       ...(event === 'validate-connection' ? this.options.durability.validationRetry : this.options.durability.retry),
       ...(fn.definition.retry ?? {}),
     };
     for (let attempt = 1; ; attempt++) {
-      const error = await this.runFunction(id, fn, event, attempt, pending);
+      const error = await this.runFunction(id, fn, event, attempt, pending, attempt === 1 ? firstRun : undefined);
       if (!error || attempt >= policy.maxAttempts || this.closed) return error;
       await sleep(Math.min(policy.capMs, policy.baseMs * 2 ** (attempt - 1)));
     }
   }
 
   /**
-   * Runs one function: records its start (with the outcomes still `pending`), runs it under a
-   * timeout, and leaves its outcome in `pending` for the caller's next commit.
+   * Runs one function: records its start (with the outcomes still `pending`) unless it is
+   * `started` already, runs it under a timeout, and leaves its outcome in `pending` for the
+   * caller's next commit.
    */
   private async runFunction(
     id: string,
@@ -824,12 +870,9 @@ class LifelineEngine implements Engine {
     event: FunctionEventName,
     attempt: number,
     pending: ConnectionEvent[],
+    started?: StartedRun,
   ): Promise<FunctionRunError | null> {
-    const runId = randomUUID();
-    const { projection } = await this.commitOutcome(id, [
-      ...pending.splice(0),
-      { type: 'RUN_STARTED', runId, event, function: fn.name, attempt },
-    ]);
+    const { runId, projection } = started ?? (await this.startRun(id, fn, event, attempt, pending));
     const run = await this.execute(id, fn, runId, projection, {
       environment: this.options.environment,
       read: () => this.readConnection(id),
@@ -849,6 +892,22 @@ class LifelineEngine implements Engine {
         : { type: 'RUN_SUCCEEDED', ...base },
     );
     return run.error;
+  }
+
+  /** Records a run as started, with the outcomes still `pending`. */
+  private async startRun(
+    id: string,
+    fn: LoadedFunction,
+    event: FunctionEventName,
+    attempt: number,
+    pending: ConnectionEvent[],
+  ): Promise<StartedRun> {
+    const runId = randomUUID();
+    const { projection } = await this.commitOutcome(id, [
+      ...pending.splice(0),
+      { type: 'RUN_STARTED', runId, event, function: fn.name, attempt },
+    ]);
+    return { runId, projection };
   }
 
   async dryrun(functionName: string, connectionId: string, options: DryrunOptions = {}): Promise<DryrunResult> {

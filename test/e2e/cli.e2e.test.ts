@@ -171,7 +171,9 @@ describe.each(targets)('the lifeline binary on $name', (target) => {
     const sent = await connect();
     expect(sent.stderr, sent.stderr).toBe('');
     expect(sent.status).toBe(0);
-    expect(sent.stdout.trim()).toBe('conn-3 → active (version 6)');
+    // CONNECT, VALIDATION_STARTED, RUN_STARTED, METADATA_UPDATED (by the validator), RUN_SUCCEEDED,
+    // VALIDATION_PASSED and the setup's RUN_STARTED, appended with it.
+    expect(sent.stdout.trim()).toBe('conn-3 → active (version 7)');
     const again = await connect();
     expect(again.status).toBe(4);
     expect(again.stderr).toContain('CONNECT is not accepted: connection conn-3 is active');

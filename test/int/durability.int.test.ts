@@ -105,6 +105,41 @@ describe.each(testStores)('durability on $name', (store: TestStore) => {
     expect(kinds.indexOf('DELETE')).toBeGreaterThan(kinds.indexOf('VALIDATION_PASSED'));
   });
 
+  it('an engine working from its remembered projection while another engine writes: reads again, decides on the stored state', async () => {
+    const schema = freshSchema();
+    const gate = deferred();
+    const a = await newEngine({
+      schema,
+      functions: [fn('sf', 'slow-setup', 'post-connection-creation', () => gate.promise)],
+    });
+    const b = await newEngine({ schema, integrations: { sf: {} } });
+    // A is still working on c1 (its setup runs in the background), so it remembers c1's projection.
+    expect((await a.send('c1', { type: 'CONNECT', integration: 'sf', credentials: oauth('t-1234') })).state).toBe(
+      'active',
+    );
+    await b.updateMetadata('c1', { by: 'b' });
+    await b.send('c1', { type: 'REFRESH_FAILED' });
+    // A's remembered projection is two versions behind: its write is retried on the stored one.
+    expect((await a.updateMetadata('c1', { also: 'a' })).state).toBe('auth_error');
+    // A's remembered state (active) would accept REFRESH_FAILED; the stored one (auth_error) does not.
+    const refused = await a.send('c1', { type: 'REFRESH_FAILED' }).catch((e) => e);
+    expect(isLifelineError(refused, 'command_refused')).toBe(true);
+    expect(refused.details).toMatchObject({ state: 'auth_error' });
+    gate.resolve();
+    await a.settled();
+    const history = await a.history('c1');
+    expect(history.map((h) => h.version)).toEqual(history.map((_, i) => i + 1));
+    expect(history.slice(-5).map((h) => h.type)).toEqual([
+      'METADATA_UPDATED',
+      'REFRESH_FAILED',
+      'METADATA_UPDATED',
+      'RUN_SUCCEEDED',
+      'SETUP_FINISHED',
+    ]);
+    expect(await a.replay('c1')).toEqual(await b.getConnection('c1'));
+    expect((await b.getConnection('c1'))?.metadata).toEqual({ by: 'b', also: 'a' });
+  });
+
   it('idempotency keys: the same key returns the first result and appends nothing, also across engines', async () => {
     const schema = freshSchema();
     const a = await newEngine({ schema, integrations: { plain: {} } });
