@@ -1,5 +1,17 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type ChainedContent, canonicalJson, createRecordChain, GENESIS } from '../../src/store/record-chain.js';
+
+/** `canonicalJson` as first written: the reference any faster version must match on every value. */
+function originalCanonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value))
+    return `[${value.map((v) => (v === undefined ? 'null' : originalCanonicalJson(v))).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${originalCanonicalJson(v)}`).join(',')}}`;
+}
 
 /**
  * The hash chain's output is part of every stored log: a change to `canonicalJson` or to what is
@@ -36,6 +48,31 @@ describe('canonicalJson', () => {
     expect(canonicalJson(record.data)).toBe(
       '{"dropped":["k"],"metadata":{"10":"ten","9":"nine","Alpha":true,"alpha":{"a":[],"b":{}},"zeta":[1,0,2.5,1e+21,null,null,"x\\"y\\né😀"],"ü":0},"writer":"app"}',
     );
+  });
+
+  it('Given any value (sparse arrays, boxed values, dates, maps, null prototypes…), When serialised, Then the text is what the original implementation gave', () => {
+    const anything = fc.anything({
+      withSparseArray: true,
+      withBoxedValues: true,
+      withDate: true,
+      withMap: true,
+      withSet: true,
+      withNullPrototype: true,
+      withTypedArray: true,
+      withObjectString: true,
+    });
+    fc.assert(
+      fc.property(anything, (value) => {
+        expect(canonicalJson(value)).toBe(originalCanonicalJson(value));
+      }),
+      { numRuns: 2000 },
+    );
+    // A hole is left empty, as `Array.prototype.map` then `join` did.
+    const sparse = [1, 2];
+    sparse.length = 3;
+    sparse[2] = 3;
+    delete sparse[1];
+    expect(canonicalJson(sparse)).toBe('[1,,3]');
   });
 
   it('Given scalars, When serialised, Then they read as JSON does', () => {
