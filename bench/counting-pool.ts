@@ -8,9 +8,12 @@ import type pg from 'pg';
 export interface StatementCounts {
   /** Explicit transactions committed. */
   commits: number;
-  /** Explicit transactions that held an INSERT/UPDATE/DELETE. */
+  /**
+   * Commits that wrote (durable appends): explicit transactions that held an INSERT/UPDATE/DELETE,
+   * and writing statements outside one (each its own transaction).
+   */
   writeCommits: number;
-  /** Statements run outside a transaction that write (INSERT/UPDATE/DELETE). */
+  /** Of those, the writing statements run outside a transaction (INSERT/UPDATE/DELETE, or WITH …). */
   autocommitWrites: number;
   /** Statements run outside a transaction that only read. */
   autocommitReads: number;
@@ -59,7 +62,10 @@ export function countStatements(pool: pg.Pool): StatementCounts {
         inTransaction = false;
       } else if (inTransaction) {
         if (WRITE.test(text)) wrote = true;
-      } else if (WRITE.test(text)) counts.autocommitWrites++;
+      } else if (WRITE.test(text)) {
+        counts.autocommitWrites++;
+        counts.writeCommits++;
+      }
       else counts.autocommitReads++;
       return original(...args);
     };

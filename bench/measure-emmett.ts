@@ -14,10 +14,10 @@ export interface EmmettRun {
   eventsPerSecond: number;
 }
 
-/** `events` spread over `appends` appends the way a lifecycle spreads them: the surplus in the first. */
+/** `events` spread over `appends` appends as evenly as a lifecycle spreads them (12 in 5: 3, 3, 2, 2, 2). */
 export function lifecycleShape(events: number, appends: number): number[] {
-  const rest = Math.max(0, appends - 1);
-  return [Math.max(1, events - rest), ...Array.from({ length: rest }, () => 1)];
+  const n = Math.max(1, appends);
+  return Array.from({ length: n }, (_, i) => Math.floor(events / n) + (i < events % n ? 1 : 0));
 }
 
 /**

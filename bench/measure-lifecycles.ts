@@ -14,10 +14,10 @@ export interface LifecycleRun {
   /** Log records appended per lifecycle (each one a durable state change). */
   recordsPerLifecycle: number;
   recordsPerSecond: number;
-  /** Transactions that wrote (appends), per lifecycle, counted at the client. */
+  /** Commits that wrote (appends: transactions or single statements), per lifecycle, counted at the client. */
   writeCommitsPerLifecycle: number;
   writeCommitsPerSecond: number;
-  /** Statements outside a transaction that write (lock release), per lifecycle. */
+  /** Of those, single statements outside a transaction, per lifecycle. */
   autocommitWritesPerLifecycle: number;
   /** Statements outside a transaction that only read (projection loads), per lifecycle. */
   readsPerLifecycle: number;

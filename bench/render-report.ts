@@ -30,7 +30,7 @@ export function renderStore(s: StoreSummary): string {
   }
   lines.push(
     '',
-    '| in flight | records / lifecycle | append commits / lifecycle | xids / lifecycle | lock-release statements / lifecycle | reads / lifecycle | statements / lifecycle | CONNECT p50 / p99 ms | DELETE p50 / p99 ms |',
+    '| in flight | records / lifecycle | append commits / lifecycle | xids / lifecycle | of which single statements | reads / lifecycle | statements / lifecycle | CONNECT p50 / p99 ms | DELETE p50 / p99 ms |',
     '|---|---|---|---|---|---|---|---|---|',
   );
   for (const c of s.byConcurrency) {
