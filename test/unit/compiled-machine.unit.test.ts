@@ -136,6 +136,13 @@ describe('fold through the compiled machine', () => {
     expect(() => fold('c1', log)).toThrow('record 2 (CLEANUP_FINISHED) is not accepted in state "pending"');
   });
 
+  it('Given a tampered log with a record numbered 0, When folded, Then it restarts where evolve restarts', () => {
+    const log = records(CONNECT, STARTED, CONNECT).map((input, i) => (i === 1 ? { ...input, version: 0 } : input));
+    const expected = log.reduce((p, input) => evolve(p, input).projection, emptyProjection('c1'));
+    expect(expected.context.generation).toBe(1);
+    expect(fold('c1', log)).toStrictEqual(expected);
+  });
+
   it('Given no records, When folded, Then the projection is the empty one', () => {
     expect(fold('c1', [])).toStrictEqual(emptyProjection('c1'));
   });
