@@ -1,12 +1,13 @@
 import { initialTransition, transition } from 'xstate';
 import type { FoldInput } from '../machines/connection-fold.js';
-import { emptyProjection, evolve, fold } from '../machines/connection-fold.js';
+import { emptyProjection, fold } from '../machines/connection-fold.js';
 import { connectionMachine } from '../machines/connection-machine.js';
+import { xstateEvolve } from '../machines/xstate-evolve.js';
 
 /**
  * Records per second of ways to fold the same records, to show what replay costs and why:
  * `fold` as it is (the table compiled from the machine, `machines/compiled-machine.ts`); the
- * XState path `fold` used before it (per record: `evolve`, i.e. resolveState, can, transition);
+ * XState path `fold` used before it (per record: `xstateEvolve`, i.e. resolveState, can, transition);
  * the snapshot carried from record to record (no resolveState); and that without the separate
  * `can` check. The last three are the interpreter's cost.
  *
@@ -28,13 +29,13 @@ export function measureFoldVariants(id: string, inputs: FoldInput[], repeat = 3)
     }
     return snapshot;
   };
-  const xstateEvolve = () => {
+  const xstateFold = () => {
     let projection = emptyProjection(id);
-    for (const input of inputs) projection = evolve(projection, input).projection;
+    for (const input of inputs) projection = xstateEvolve(projection, input).projection;
     return projection;
   };
   const compiledFold = time(() => fold(id, inputs));
-  const evolveFold = time(xstateEvolve);
+  const evolveFold = time(xstateFold);
   return {
     compiledFold,
     xstateEvolve: evolveFold,

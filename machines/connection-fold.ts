@@ -1,19 +1,14 @@
-import { initialTransition, type StateValue, transition } from 'xstate';
-import { compiledConnectionMachine, type ServiceRequest } from './compiled-machine.js';
+import type { StateValue } from 'xstate';
+import { type CompiledState, compiledConnectionMachine, type ServiceRequest } from './compiled-machine.js';
 import type { ConnectionEvent } from './connection-events.js';
-import {
-  type ConnectionContext,
-  type ConnectionState,
-  connectionMachine,
-  initialContext,
-} from './connection-machine.js';
+import { type ConnectionContext, type ConnectionState, initialContext } from './connection-machine.js';
 
 /**
  * The pure fold of a connection's log into its projection. The engine uses {@link evolve} to
- * compute every append; replay uses {@link fold}. Both run the same machine definition — `evolve`
- * through XState's `transition()`, `fold` through the table compiled from it
- * (`compiled-machine.ts`, the interpreter costs too much per record for replay) — so replay
- * reproduces the projection exactly.
+ * compute every append; replay uses {@link fold}. Both step the same table, compiled from the
+ * XState machine (`compiled-machine.ts`; XState's interpreter costs 20–30 µs per record), so
+ * replay reproduces the projection exactly. `xstate-evolve.ts` steps XState's own interpreter:
+ * the reference the table is property-tested against.
  */
 export interface ConnectionProjection {
   connectionId: string;
@@ -51,14 +46,46 @@ export function topState(value: StateValue): ConnectionState {
   return (typeof value === 'string' ? value : Object.keys(value)[0]) as ConnectionState;
 }
 
-function snapshotOf(projection: ConnectionProjection) {
-  if (projection.version === 0) return initialTransition(connectionMachine)[0];
-  return connectionMachine.resolveState({ value: projection.stateValue, context: projection.context });
+const { initial, states, step } = compiledConnectionMachine;
+const statesByValue = new Map(states.map((state) => [JSON.stringify(state.value), state]));
+
+/** Where the compiled machine stands for a projection (a projection at version 0 is the initial state). */
+function positionOf(projection: ConnectionProjection): { state: CompiledState; context: ConnectionContext } {
+  if (projection.version === 0) return initial;
+  const state = statesByValue.get(JSON.stringify(projection.stateValue));
+  if (!state) throw new Error(`state ${JSON.stringify(projection.stateValue)} is not a state of the machine`);
+  return { state, context: projection.context };
+}
+
+/**
+ * Applies one record if the machine accepts it: the next projection and the services the
+ * transition started; `undefined` when the machine does not accept it (guards included).
+ */
+export function tryEvolve(
+  projection: ConnectionProjection,
+  input: FoldInput,
+): { projection: ConnectionProjection; services: readonly ServiceRequest[] } | undefined {
+  const { state, context } = positionOf(projection);
+  const next = step(state, context, input.event);
+  if (next === undefined) return undefined;
+  return {
+    projection: {
+      connectionId: projection.connectionId,
+      state: topState(next.state.value),
+      stateValue: next.state.value,
+      context: next.context,
+      version: input.version,
+      createdAt: input.event.type === 'CONNECT' ? input.at : projection.createdAt,
+      updatedAt: input.at,
+    },
+    services: next.services,
+  };
 }
 
 /** Whether the machine accepts `event` in the projection's state (guards included). */
 export function accepts(projection: ConnectionProjection, event: ConnectionEvent): boolean {
-  return snapshotOf(projection).can(event);
+  const { state, context } = positionOf(projection);
+  return step(state, context, event) !== undefined;
 }
 
 /**
@@ -68,33 +95,12 @@ export function accepts(projection: ConnectionProjection, event: ConnectionEvent
 export function evolve(
   projection: ConnectionProjection,
   input: FoldInput,
-): { projection: ConnectionProjection; services: ServiceRequest[] } {
-  const snapshot = snapshotOf(projection);
-  if (!snapshot.can(input.event)) {
-    throw new Error(
-      `record ${input.version} (${input.event.type}) is not accepted in state ${JSON.stringify(snapshot.value)}`,
-    );
-  }
-  const [next, actions] = transition(connectionMachine, snapshot, input.event);
-  const services: ServiceRequest[] = [];
-  for (const action of actions) {
-    if (action.type === 'xstate.spawnChild') {
-      const params = action.params as { src: unknown; id: string };
-      if (typeof params.src === 'string') services.push({ src: params.src, id: params.id });
-    }
-  }
-  return {
-    projection: {
-      connectionId: projection.connectionId,
-      state: topState(next.value),
-      stateValue: next.value,
-      context: next.context,
-      version: input.version,
-      createdAt: input.event.type === 'CONNECT' ? input.at : projection.createdAt,
-      updatedAt: input.at,
-    },
-    services,
-  };
+): { projection: ConnectionProjection; services: readonly ServiceRequest[] } {
+  const next = tryEvolve(projection, input);
+  if (next) return next;
+  throw new Error(
+    `record ${input.version} (${input.event.type}) is not accepted in state ${JSON.stringify(positionOf(projection).state.value)}`,
+  );
 }
 
 /**
@@ -107,7 +113,6 @@ export function evolve(
  * projection.state; // 'active'
  */
 export function fold(connectionId: string, inputs: Iterable<FoldInput>): ConnectionProjection {
-  const { initial, step } = compiledConnectionMachine;
   let state = initial.state;
   let context = initial.context;
   let version = 0;

@@ -9,13 +9,7 @@ import type {
   FunctionRunError,
   MetadataWriter,
 } from '../../machines/connection-events.js';
-import {
-  accepts,
-  type ConnectionProjection,
-  evolve,
-  fold,
-  type ServiceRequest,
-} from '../../machines/connection-fold.js';
+import { type ConnectionProjection, fold, type ServiceRequest, tryEvolve } from '../../machines/connection-fold.js';
 import type { ConnectionState } from '../../machines/connection-machine.js';
 import { type CredentialsCipher, createCredentialsCipher } from '../crypto/credentials-cipher.js';
 import { resolveEncryptionKey } from '../crypto/encryption-key.js';
@@ -327,7 +321,9 @@ class LifelineEngine implements Engine {
       let last = await this.runServices(id, committed.services, committed.projection);
       if (cmd.type === 'DELETE') {
         await this.drain(id);
-        last = await this.waitWhileTransitional(id, 'deleting');
+        // Cleanup ran here, or after the setup it waited for (drained above), or in another engine.
+        if (last.state === 'deleting') last = this.working.get(id) ?? last;
+        if (last.state === 'deleting') last = await this.waitWhileTransitional(id, 'deleting');
       }
       const sent = result(last);
       if (key !== undefined) await this.store.saveIdempotentResult(key, { ...sent });
@@ -370,7 +366,7 @@ class LifelineEngine implements Engine {
     const deadline = Date.now() + this.options.durability.commandWaitMs;
     for (;;) {
       try {
-        return await this.commit(id, build, idempotencyKey);
+        return await this.commit(id, build, idempotencyKey === undefined ? {} : { idempotencyKey });
       } catch (error) {
         const state = (error as { details?: { state?: string } }).details?.state;
         if (!isLifelineError(error, 'command_refused') || !state || !TRANSITIONAL.has(state)) throw error;
@@ -567,15 +563,19 @@ class LifelineEngine implements Engine {
   private commit(
     id: string,
     build: (current: ConnectionProjection) => ConnectionEvent[],
-    idempotencyKey?: string,
+    options: {
+      idempotencyKey?: string;
+      ifRefused?: (event: ConnectionEvent, state: ConnectionProjection) => ConnectionEvent;
+    } = {},
   ): Promise<{ projection: ConnectionProjection; services: StartedService[] }> {
+    const { idempotencyKey, ifRefused } = options;
     return this.appendQueue.run(id, async () => {
       for (let attempt = 1; ; attempt++) {
         const remembered = this.working.get(id);
         const before = remembered ?? (await this.store.loadOrEmpty(id));
         let decided: ReturnType<LifelineEngine['decide']>;
         try {
-          decided = this.decide(id, before, build(before));
+          decided = this.decide(id, before, build(before), ifRefused);
         } catch (error) {
           // A refusal must rest on the stored state, not on a remembered one that may be stale.
           if (remembered === undefined) throw error;
@@ -603,18 +603,31 @@ class LifelineEngine implements Engine {
   }
 
   /**
-   * The records `events` make from `before`, and the projection they lead to; throws
-   * CommandRefusedError for an event the machine does not accept. Every service the events start
-   * gets its first function's RUN_STARTED in the same records: the run is in the log before it
-   * runs, at no extra commit.
+   * The records `events` make from `before`, and the projection they lead to. An event the machine
+   * does not accept is replaced by `ifRefused(event)`, or refused with CommandRefusedError. Every
+   * service the events start gets its first function's RUN_STARTED in the same records: the run
+   * is in the log before it runs, at no extra commit.
    */
-  private decide(id: string, before: ConnectionProjection, events: ConnectionEvent[]) {
+  private decide(
+    id: string,
+    before: ConnectionProjection,
+    events: ConnectionEvent[],
+    ifRefused?: (event: ConnectionEvent, state: ConnectionProjection) => ConnectionEvent,
+  ) {
     let projection = before;
     const records: PendingRecord[] = [];
     const services: StartedService[] = [];
+    const recorded: ConnectionEvent[] = [];
     const at = new Date();
-    const apply = (event: ConnectionEvent) => {
-      if (!accepts(projection, event)) {
+    const apply = (given: ConnectionEvent) => {
+      const version = projection.version + 1;
+      let event = given;
+      let next = tryEvolve(projection, { version, event, at });
+      if (!next && ifRefused) {
+        event = ifRefused(given, projection);
+        next = tryEvolve(projection, { version, event, at });
+      }
+      if (!next) {
         const stateName = projection.version === 0 ? 'does not exist' : `is ${projection.state}`;
         throw new CommandRefusedError(
           `${event.type} is not accepted: connection ${id} ${stateName}` +
@@ -622,7 +635,7 @@ class LifelineEngine implements Engine {
           { connectionId: id, state: projection.version === 0 ? null : projection.state, type: event.type },
         );
       }
-      const next = evolve(projection, { version: projection.version + 1, event, at });
+      recorded.push(event);
       records.push({
         version: next.projection.version,
         event,
@@ -633,7 +646,9 @@ class LifelineEngine implements Engine {
       projection = next.projection;
       return next.services;
     };
-    for (const event of events) services.push(...apply(event));
+    // Copies: the machine's service requests are shared, and these get their first run's id.
+    for (const event of events) services.push(...apply(event).map((service) => ({ ...service })));
+    const ended = recorded.map((e) => SERVICE_ENDED_BY[e.type]).filter((s): s is FunctionEventName => s !== undefined);
     for (const service of services) {
       const event = service.src as FunctionEventName;
       const [first] = this.functionsFor(projection.context.integration as string, event);
@@ -641,7 +656,6 @@ class LifelineEngine implements Engine {
       service.firstRunId = randomUUID();
       apply({ type: 'RUN_STARTED', runId: service.firstRunId, event, function: first.name, attempt: 1 });
     }
-    const ended = events.map((e) => SERVICE_ENDED_BY[e.type]).filter((s): s is FunctionEventName => s !== undefined);
     return { records, projection, services, ended };
   }
 
@@ -652,25 +666,14 @@ class LifelineEngine implements Engine {
   private async commitOutcome(id: string, events: ConnectionEvent[]) {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.commit(id, (current) => {
-          // An outcome the machine no longer accepts (its run was abandoned, its validation
-          // superseded) is recorded as ignored: it never changes state.
-          let projection = current;
-          return events.map((event) => {
-            const recorded: ConnectionEvent = accepts(projection, event)
-              ? event
-              : {
-                  type: 'OUTCOME_IGNORED',
-                  ignored: event,
-                  reason: `not accepted in ${JSON.stringify(projection.stateValue)}: its run or validation was superseded`,
-                };
-            projection = evolve(projection, {
-              version: projection.version + 1,
-              event: recorded,
-              at: new Date(),
-            }).projection;
-            return recorded;
-          });
+        // An outcome the machine no longer accepts (its run was abandoned, its validation
+        // superseded) is recorded as ignored: it never changes state.
+        return await this.commit(id, () => events, {
+          ifRefused: (event, current) => ({
+            type: 'OUTCOME_IGNORED',
+            ignored: event,
+            reason: `not accepted in ${JSON.stringify(current.stateValue)}: its run or validation was superseded`,
+          }),
         });
       } catch (error) {
         if (isLifelineError(error) || attempt >= 4) throw error;

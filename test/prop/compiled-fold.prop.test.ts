@@ -2,22 +2,16 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compiledConnectionMachine } from '../../machines/compiled-machine.js';
 import type { ConnectionEvent, FunctionEventName } from '../../machines/connection-events.js';
-import {
-  accepts,
-  type ConnectionProjection,
-  emptyProjection,
-  evolve,
-  type FoldInput,
-  fold,
-} from '../../machines/connection-fold.js';
+import { type ConnectionProjection, emptyProjection, type FoldInput, fold } from '../../machines/connection-fold.js';
 import type { ConnectionContext } from '../../machines/connection-machine.js';
+import { xstateAccepts as accepts, xstateEvolve as evolve } from '../../machines/xstate-evolve.js';
 
 /**
  * The compiled table (`machines/compiled-machine.ts`) against XState itself: random event
- * sequences are stepped through `evolve` (XState's `transition()`) and through the compiled
+ * sequences are stepped through `xstateEvolve` (XState's `transition()`) and through the compiled
  * machine. They must agree on whether each event is accepted, and after each accepted one on the
  * state, the context and the services started; `fold` over the log so far (the compiled replay)
- * must equal `evolve`'s projection, and fail with `evolve`'s error on an event it does not accept.
+ * must equal `xstateEvolve`'s projection, and fail with its error on an event it does not accept.
  *
  * Events are generated from the state reached: most are among those XState accepts there (so the
  * runs go deep: reconnects, deletes during setup, cleanup), the rest are any event, often stale —
@@ -184,7 +178,7 @@ function catchError(work: () => unknown): string {
 }
 
 describe('compiled replay equals XState', () => {
-  it('agrees with evolve on acceptance, state, context, services and the folded projection, taking every cell of the table', () => {
+  it('agrees with XState on acceptance, state, context, services and the folded projection, taking every cell of the table', () => {
     fc.assert(
       fc.property(fc.array(choice, { minLength: 1, maxLength: 120, size: 'max' }), (choices) => run(choices)),
       { numRuns: RUNS },

@@ -16,7 +16,8 @@ import {
 } from 'xstate';
 import { compiledConnectionMachine, compileMachine } from '../../machines/compiled-machine.js';
 import type { ConnectionEvent, SealedCredentials } from '../../machines/connection-events.js';
-import { emptyProjection, evolve, type FoldInput, fold } from '../../machines/connection-fold.js';
+import { emptyProjection, type FoldInput, fold } from '../../machines/connection-fold.js';
+import { xstateEvolve as evolve } from '../../machines/xstate-evolve.js';
 
 const creds = (n: number): SealedCredentials => ({ type: 'OAUTH2', ciphertext: `v1:sealed-${n}` });
 const CONNECT: ConnectionEvent = {
