@@ -5,8 +5,11 @@ import { emptyProjection } from '../../machines/connection-fold.js';
 import type { ConnectionContext, ConnectionState } from '../../machines/connection-machine.js';
 import { MACHINE_VERSION } from '../../machines/connection-machine.js';
 import { LifelineError } from '../errors.js';
+import { type AppendEffects, appendStatement, type EventRow } from './append-statement.js';
 import { GENESIS, type RecordChain } from './record-chain.js';
 import type { ConnectionsTable, EventsTable, Tables } from './tables.js';
+
+export type { AppendEffects };
 
 /** One record of the event log, as read back. */
 export interface LogRecord {
@@ -26,17 +29,6 @@ export interface LogRecord {
 /** A projection as stored, with the hash of the last record it reflects. */
 export type StoredProjection = ConnectionProjection & { lastHash: string };
 
-/** What else an append does in its transaction: service leases, an idempotency key. */
-export interface AppendEffects {
-  /** Services the records start (leased to `owner`) and end. */
-  start: string[];
-  end: string[];
-  owner: string;
-  leaseMs: number;
-  /** Reserved for the first record; a key already taken fails the append with IdempotencyKeyTaken. */
-  idempotencyKey?: string;
-}
-
 const NO_EFFECTS: AppendEffects = { start: [], end: [], owner: '', leaseMs: 0 };
 
 /** The idempotency key of an append was reserved by another command first. */
@@ -47,20 +39,6 @@ export class IdempotencyKeyTaken extends Error {
 }
 
 const leaseEnd = (leaseMs: number) => sql<Date>`now() + ${leaseMs} * interval '1 millisecond'`;
-
-/** A log row as the append statement sends it (as JSON, read back by `jsonb_to_recordset`). */
-interface EventRow {
-  connection_id: string;
-  version: number;
-  type: string;
-  data: Record<string, unknown>;
-  state_from: string | null;
-  state_to: string;
-  at: Date;
-  machine_version: string;
-  prev_hash: string;
-  hash: string;
-}
 
 /** A record about to be appended, with the state it leads to. */
 export interface PendingRecord {
@@ -112,7 +90,7 @@ export class EventStore {
   readonly db: Kysely<Tables>;
 
   constructor(
-    root: Kysely<Tables>,
+    private readonly root: Kysely<Tables>,
     private readonly schema: string,
     private readonly chain: RecordChain,
   ) {
@@ -176,16 +154,16 @@ export class EventStore {
       return row;
     });
     if (rows.length === 0) return { ...projection, lastHash: prevHash };
-    const n = await this.appendStatement(connectionId, expectedVersion, rows, projection, prevHash, effects).catch(
-      (error: unknown) => {
-        const { code, constraint } = error as { code?: string; constraint?: string };
-        if (code === '23505' && constraint === 'lifeline_idempotency_pkey' && effects.idempotencyKey !== undefined) {
-          throw new IdempotencyKeyTaken(effects.idempotencyKey);
-        }
-        if (code === '23505') throw this.concurrentModification(connectionId, expectedVersion);
-        throw error;
-      },
-    );
+    const statement = appendStatement(this.schema, connectionId, expectedVersion, rows, projection, prevHash, effects);
+    const result = await this.root.executeQuery(statement).catch((error: unknown) => {
+      const { code, constraint } = error as { code?: string; constraint?: string };
+      if (code === '23505' && constraint === 'lifeline_idempotency_pkey' && effects.idempotencyKey !== undefined) {
+        throw new IdempotencyKeyTaken(effects.idempotencyKey);
+      }
+      if (code === '23505') throw this.concurrentModification(connectionId, expectedVersion);
+      throw error;
+    });
+    const n = result.rows[0]?.n ?? 0;
     if (n !== 1) {
       // The writer that got there first may have been this same command, sent twice.
       const key = effects.idempotencyKey;
@@ -201,71 +179,6 @@ export class EventStore {
       `connection ${connectionId} changed while this change was being made (expected version ${expectedVersion})`,
       { connectionId, expectedVersion },
     );
-  }
-
-  /**
-   * The whole append as one statement (one round trip, atomic on its own): the projection write
-   * comes first, and every other write selects from its result, so a projection that is not at
-   * `expectedVersion` (another writer got there first) writes nothing and returns 0.
-   */
-  private async appendStatement(
-    connectionId: string,
-    expectedVersion: number,
-    rows: EventRow[],
-    projection: ConnectionProjection,
-    lastHash: string,
-    effects: AppendEffects,
-  ): Promise<number> {
-    const table = (name: keyof Tables) => sql.table(`${this.schema}.${name}`);
-    const values = {
-      integration: projection.context.integration,
-      state: projection.state,
-      stateValue: JSON.stringify(projection.stateValue),
-      context: JSON.stringify(projection.context),
-    };
-    const written =
-      expectedVersion === 0
-        ? sql`insert into ${table('lifeline_connections')}
-            (connection_id, integration, state, state_value, context, version, created_at, updated_at, last_hash)
-            values (${connectionId}, ${values.integration}, ${values.state}, ${values.stateValue}::jsonb,
-              ${values.context}::jsonb, ${projection.version}, ${projection.createdAt}, ${projection.updatedAt}, ${lastHash})
-            on conflict (connection_id) do nothing
-            returning connection_id`
-        : sql`update ${table('lifeline_connections')}
-            set integration = ${values.integration}, state = ${values.state}, state_value = ${values.stateValue}::jsonb,
-              context = ${values.context}::jsonb, version = ${projection.version}, created_at = ${projection.createdAt},
-              updated_at = ${projection.updatedAt}, last_hash = ${lastHash}
-            where connection_id = ${connectionId} and version = ${expectedVersion}
-            returning connection_id`;
-    const steps = [
-      sql`projection as (${written})`,
-      sql`appended as (insert into ${table('lifeline_events')}
-        (connection_id, version, type, data, state_from, state_to, at, machine_version, prev_hash, hash)
-        select r.connection_id, r.version, r.type, r.data, r.state_from, r.state_to, r.at, r.machine_version,
-          r.prev_hash, r.hash
-        from projection, jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(connection_id text, version integer,
-          type text, data jsonb, state_from text, state_to text, at timestamptz, machine_version text,
-          prev_hash text, hash text))`,
-    ];
-    if (effects.idempotencyKey !== undefined) {
-      steps.push(sql`reserved as (insert into ${table('lifeline_idempotency')} (idempotency_key, connection_id, version)
-        select ${effects.idempotencyKey}, ${connectionId}, ${expectedVersion + 1}::integer from projection)`);
-    }
-    const start = [...new Set(effects.start)];
-    const end = effects.end.filter((service) => !start.includes(service));
-    if (end.length > 0) {
-      steps.push(sql`ended as (delete from ${table('lifeline_services')}
-        where connection_id = ${connectionId} and service = any(${end}::text[]) and exists (select from projection))`);
-    }
-    if (start.length > 0) {
-      steps.push(sql`started as (insert into ${table('lifeline_services')} (connection_id, service, owner, lease_until)
-        select ${connectionId}, service, ${effects.owner}, ${leaseEnd(effects.leaseMs)}
-        from projection, unnest(${start}::text[]) as service
-        on conflict (connection_id, service) do update set owner = excluded.owner, lease_until = excluded.lease_until)`);
-    }
-    const statement = sql<{ n: number }>`with ${sql.join(steps)} select count(*)::integer as n from projection`;
-    const { rows: result } = await statement.execute(this.db);
-    return result[0]?.n ?? 0;
   }
 
   /** A connection's records in version order, optionally up to a version or a time. */
