@@ -4,6 +4,7 @@ import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Database } from '../src/index.js';
+import { unprepared } from '../src/store/open-database.js';
 import type { Tables } from '../src/store/tables.js';
 import { countStatements, type StatementCounts } from './counting-pool.js';
 
@@ -51,6 +52,11 @@ export async function openBenchDatabase(kind: 'postgres' | 'pglite', url: string
     url: kind === 'postgres' ? url.replace(/:[^:@/]*@/, ':***@') : 'memory://',
     dataDir: null,
     db,
+    // As openDatabase: prepared statements on PostgreSQL, none on PGlite.
+    prepared:
+      kind === 'postgres'
+        ? async (name, query) => (await pool.query({ name, text: query.sql, values: [...query.parameters] })).rows
+        : unprepared(db),
     close: async () => {},
   };
   return {

@@ -54,7 +54,7 @@ export async function openCliStore(options: GlobalOptions): Promise<{
   };
   return {
     database,
-    store: new EventStore(database.db, schema, { hash: (prev, r) => getChain().hash(prev, r) }),
+    store: new EventStore(database.db, schema, { hash: (prev, r) => getChain().hash(prev, r) }, database.prepared),
     chain: getChain,
     schema,
     close: () => database.close(),

@@ -1146,7 +1146,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     await migrateToLatest(database.db as unknown as Kysely<unknown>, schema);
     const chain = createRecordChain(key);
     return new LifelineEngine(
-      new EventStore(database.db, schema, chain),
+      new EventStore(database.db, schema, chain, database.prepared),
       database,
       owns,
       createCredentialsCipher(key),

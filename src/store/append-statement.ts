@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { CompiledQuery } from 'kysely';
 import type { ConnectionProjection } from '../../machines/connection-fold.js';
 
@@ -71,15 +72,15 @@ function statementText(schema: string, creating: boolean): string {
     select count(*)::integer as n from projection`;
 }
 
-const texts = new Map<string, string>();
+const texts = new Map<string, { name: string; text: string }>();
 
 /**
  * The append of `rows` and `projection` (replacing the projection at `expectedVersion`, or
- * creating it when that is 0), ready to execute.
+ * creating it when that is 0), ready to execute, with a name to prepare it under.
  *
  * @example
- * const { rows } = await db.executeQuery(appendStatement('lifeline', 'c1', 0, rows, projection, hash, writes));
- * rows[0].n; // 1, or 0 when another writer got there first
+ * const { name, query } = appendStatement('lifeline', 'c1', 0, rows, projection, hash, effects);
+ * const [{ n }] = await database.prepared(name, query); // 1, or 0 when another writer got there first
  */
 export function appendStatement(
   schema: string,
@@ -89,19 +90,21 @@ export function appendStatement(
   projection: ConnectionProjection,
   lastHash: string,
   writes: AppendEffects,
-): CompiledQuery<{ n: number }> {
+): { name: string; query: CompiledQuery<{ n: number }> } {
   const creating = expectedVersion === 0;
   const key = `${creating}:${schema}`;
-  let text = texts.get(key);
-  if (text === undefined) {
-    text = statementText(schema, creating);
-    texts.set(key, text);
+  let statement = texts.get(key);
+  if (statement === undefined) {
+    const text = statementText(schema, creating);
+    // A prepared statement's name: the same text always gets the same one.
+    statement = { name: `lifeline_append_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`, text };
+    texts.set(key, statement);
   }
   // The services a batch both ends and starts stay leased (a row cannot be deleted and upserted
   // in one statement).
   const start = [...new Set(writes.start)];
   const end = writes.end.filter((service) => !start.includes(service));
-  return CompiledQuery.raw(text, [
+  const query = CompiledQuery.raw(statement.text, [
     connectionId,
     projection.context.integration,
     projection.state,
@@ -119,4 +122,5 @@ export function appendStatement(
     writes.owner,
     writes.leaseMs,
   ]) as CompiledQuery<{ n: number }>;
+  return { name: statement.name, query };
 }

@@ -6,6 +6,7 @@ import type { ConnectionContext, ConnectionState } from '../../machines/connecti
 import { MACHINE_VERSION } from '../../machines/connection-machine.js';
 import { LifelineError } from '../errors.js';
 import { type AppendEffects, appendStatement, type EventRow } from './append-statement.js';
+import { type Database, unprepared } from './open-database.js';
 import { GENESIS, type RecordChain } from './record-chain.js';
 import type { ConnectionsTable, EventsTable, Tables } from './tables.js';
 
@@ -90,9 +91,10 @@ export class EventStore {
   readonly db: Kysely<Tables>;
 
   constructor(
-    private readonly root: Kysely<Tables>,
+    root: Kysely<Tables>,
     private readonly schema: string,
     private readonly chain: RecordChain,
+    private readonly prepared: Database['prepared'] = unprepared(root),
   ) {
     this.db = root.withSchema(schema);
   }
@@ -155,7 +157,7 @@ export class EventStore {
     });
     if (rows.length === 0) return { ...projection, lastHash: prevHash };
     const statement = appendStatement(this.schema, connectionId, expectedVersion, rows, projection, prevHash, effects);
-    const result = await this.root.executeQuery(statement).catch((error: unknown) => {
+    const result = await this.prepared(statement.name, statement.query).catch((error: unknown) => {
       const { code, constraint } = error as { code?: string; constraint?: string };
       if (code === '23505' && constraint === 'lifeline_idempotency_pkey' && effects.idempotencyKey !== undefined) {
         throw new IdempotencyKeyTaken(effects.idempotencyKey);
@@ -163,7 +165,7 @@ export class EventStore {
       if (code === '23505') throw this.concurrentModification(connectionId, expectedVersion);
       throw error;
     });
-    const n = result.rows[0]?.n ?? 0;
+    const n = result[0]?.n ?? 0;
     if (n !== 1) {
       // The writer that got there first may have been this same command, sent twice.
       const key = effects.idempotencyKey;

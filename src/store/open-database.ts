@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { createPgConfig } from '@electric-sql/pglite/node-postgres';
-import { Kysely, PostgresDialect } from 'kysely';
+import { type CompiledQuery, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { ConfigurationError } from '../errors.js';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
@@ -25,7 +25,17 @@ export interface Database {
   /** For an embedded store on disk, its data directory (the generated key is kept beside it). */
   dataDir: string | null;
   db: Kysely<Tables>;
+  /**
+   * Runs `query` as the prepared statement `name` where the connection keeps prepared statements
+   * (PostgreSQL: parsed and planned once per pool connection), else as `db` would.
+   */
+  prepared<R>(name: string, query: CompiledQuery<R>): Promise<R[]>;
   close(): Promise<void>;
+}
+
+/** `prepared` for a driver that keeps no prepared statements: the query as Kysely runs it. */
+export function unprepared(db: Kysely<Tables>): Database['prepared'] {
+  return async (_name, query) => (await db.executeQuery(query)).rows;
 }
 
 /** `database` option, else `LIFELINE_DATABASE_URL`, else the embedded default. */
@@ -54,7 +64,9 @@ export async function openDatabase(url: string): Promise<Database> {
       client.on('error', () => {});
     });
     const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
-    return { kind: 'postgres', url: safeUrl(url), dataDir: null, db, close: () => db.destroy() };
+    const prepared: Database['prepared'] = async (name, query) =>
+      (await pool.query({ name, text: query.sql, values: [...query.parameters] })).rows;
+    return { kind: 'postgres', url: safeUrl(url), dataDir: null, db, prepared, close: () => db.destroy() };
   }
   let dataDir: string | null;
   if (url === 'memory://') dataDir = null;
@@ -75,6 +87,7 @@ export async function openDatabase(url: string): Promise<Database> {
       url,
       dataDir,
       db,
+      prepared: unprepared(db),
       async close() {
         await db.destroy();
         await pglite.close();
