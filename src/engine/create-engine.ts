@@ -96,6 +96,8 @@ export interface VerifyReport {
 export interface VerifyOptions {
   /** Called after each connection with how many were checked (and the total, when known). */
   onProgress?: (checked: number, total: number | null) => void;
+  /** Whole-store verify: connections read per round trip, projections then records (default 250). */
+  pageSize?: number;
 }
 
 /** Options of {@link Engine.dryrun}. */
@@ -199,6 +201,9 @@ const ACCEPTED_IN: Record<string, string> = {
 };
 
 const MAX_LOG_LINES = 200;
+
+/** Connections `verify` reads per round trip (their projections, then their records). */
+const VERIFY_PAGE = 250;
 
 export function toView(p: ConnectionProjection): ConnectionView {
   const view: ConnectionView = {
@@ -1185,9 +1190,7 @@ export async function verifyStore(
   options: VerifyOptions = {},
 ): Promise<VerifyReport> {
   const report: VerifyReport = { connections: 0, records: 0, mismatches: [] };
-  const check = async (id: string, projection?: StoredProjection) => {
-    const records = await store.history(id);
-    const stored = projection ?? (await store.load(id));
+  const check = (id: string, records: LogRecord[], stored: StoredProjection | null) => {
     if (records.length === 0 && !stored) {
       report.mismatches.push({ connectionId: id, problem: 'no_projection', message: `no connection ${id}` });
     } else {
@@ -1198,18 +1201,20 @@ export async function verifyStore(
   };
   if (connectionIds) {
     for (const id of connectionIds) {
-      await check(id);
+      check(id, await store.history(id), await store.load(id));
       options.onProgress?.(report.connections, connectionIds.length);
     }
     return report;
   }
-  for (const id of await store.unprojectedConnectionIds()) await check(id);
+  for (const id of await store.unprojectedConnectionIds()) check(id, await store.history(id), null);
+  // A page of projections, then all their records in one query.
   let after: string | null = null;
   for (;;) {
-    const page = await store.projections(after, 500);
+    const page = await store.projections(after, options.pageSize ?? VERIFY_PAGE);
     if (page.length === 0) break;
+    const histories = await store.histories(page.map((p) => p.connectionId));
     for (const projection of page) {
-      await check(projection.connectionId, projection);
+      check(projection.connectionId, histories.get(projection.connectionId) ?? [], projection);
       options.onProgress?.(report.connections, null);
     }
     after = page.at(-1)?.connectionId as string;

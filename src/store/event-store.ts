@@ -195,6 +195,21 @@ export class EventStore {
     return (await query.execute()).map(toLogRecord);
   }
 
+  /** The records of several connections at once (one query), each in version order. */
+  async histories(connectionIds: string[]): Promise<Map<string, LogRecord[]>> {
+    const byConnection = new Map<string, LogRecord[]>(connectionIds.map((id) => [id, []]));
+    if (connectionIds.length === 0) return byConnection;
+    const rows = await this.db
+      .selectFrom('lifeline_events')
+      .selectAll()
+      .where('connection_id', '=', sql<string>`any(${connectionIds}::text[])`)
+      .orderBy('connection_id')
+      .orderBy('version')
+      .execute();
+    for (const row of rows) byConnection.get(row.connection_id)?.push(toLogRecord(row));
+    return byConnection;
+  }
+
   /** Records of every connection appended after `position` (the log's global order), oldest first. */
   async since(position: string, limit: number): Promise<Array<LogRecord & { position: string }>> {
     const rows = await this.db

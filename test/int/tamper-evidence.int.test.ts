@@ -112,6 +112,26 @@ describe.each(testStores)('tamper evidence on $name', (store: TestStore) => {
     expect(mismatches).toContainEqual(expect.objectContaining({ connectionId: 'gone', problem: 'no_projection' }));
   });
 
+  it('whole-store verify reads a page of connections at a time and keeps each record with its connection', async () => {
+    const { engine, events } = await setup();
+    let records = 0;
+    for (const id of ['p1', 'p2', 'p3', 'p4', 'p5']) records += await lifecycle(engine, id);
+    for (const id of ['p3', 'p5']) {
+      await events()
+        .set({ data: JSON.stringify({ metadata: { org: 'B' }, writer: 'function:sf/check' }) } as never)
+        .where('connection_id', '=', id)
+        .where('version', '=', 4)
+        .execute();
+    }
+    const report = await engine.verify(undefined, { pageSize: 2 });
+    expect(report.connections).toBe(5);
+    expect(report.records).toBe(records);
+    expect(report.mismatches.map((m) => `${m.connectionId}@${m.version}:${m.problem}`)).toEqual([
+      'p3@4:edited',
+      'p5@4:edited',
+    ]);
+  });
+
   it('verify of an unknown connection says so', async () => {
     const { engine } = await setup();
     expect((await engine.verify(['nobody'])).mismatches).toEqual([
