@@ -9,7 +9,13 @@ import type {
   FunctionRunError,
   MetadataWriter,
 } from '../../machines/connection-events.js';
-import { type ConnectionProjection, fold, type ServiceRequest, tryEvolve } from '../../machines/connection-fold.js';
+import {
+  type ConnectionProjection,
+  emptyProjection,
+  fold,
+  type ServiceRequest,
+  tryEvolve,
+} from '../../machines/connection-fold.js';
 import type { ConnectionState } from '../../machines/connection-machine.js';
 import { type CredentialsCipher, createCredentialsCipher } from '../crypto/credentials-cipher.js';
 import { resolveEncryptionKey } from '../crypto/encryption-key.js';
@@ -44,7 +50,7 @@ import {
 } from '../store/event-store.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { type Database, openDatabase, resolveDatabaseUrl } from '../store/open-database.js';
-import { createRecordChain, type RecordChain } from '../store/record-chain.js';
+import { createRecordChain, GENESIS, type RecordChain } from '../store/record-chain.js';
 import { type Mismatch, verifyConnection } from '../store/verify-connection.js';
 import { type Command, commandSchema, connectionIdSchema, metadataSchema } from './command-schemas.js';
 import type { EngineOptions, IntegrationConfig, RetryPolicy } from './engine-options.js';
@@ -313,7 +319,10 @@ class LifelineEngine implements Engine {
     return this.enqueue(id, async () => {
       let committed: Awaited<ReturnType<LifelineEngine['commit']>>;
       try {
-        committed = await this.commitWhenSettled(id, cmd.type, () => this.commandEvents(id, cmd), key);
+        committed = await this.commitWhenSettled(id, cmd.type, () => this.commandEvents(id, cmd), {
+          ...(key !== undefined ? { idempotencyKey: key } : {}),
+          assumeNew: cmd.type === 'CONNECT',
+        });
       } catch (error) {
         if (error instanceof IdempotencyKeyTaken) return (await this.idempotentResult(id, error.key)) as SendResult;
         // Refused because the same command, sent earlier with this key, already changed the state.
@@ -366,12 +375,12 @@ class LifelineEngine implements Engine {
     id: string,
     type: string,
     build: (current: ConnectionProjection) => ConnectionEvent[],
-    idempotencyKey?: string,
+    options: { idempotencyKey?: string; assumeNew?: boolean },
   ) {
     const deadline = Date.now() + this.options.durability.commandWaitMs;
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       try {
-        return await this.commit(id, build, idempotencyKey === undefined ? {} : { idempotencyKey });
+        return await this.commit(id, build, attempt === 1 ? options : { ...options, assumeNew: false });
       } catch (error) {
         const state = (error as { details?: { state?: string } }).details?.state;
         if (!isLifelineError(error, 'command_refused') || !state || !TRANSITIONAL.has(state)) throw error;
@@ -570,13 +579,21 @@ class LifelineEngine implements Engine {
     build: (current: ConnectionProjection) => ConnectionEvent[],
     options: {
       idempotencyKey?: string;
+      /** Start from "no connection yet" rather than read it (a CONNECT usually names a new id). */
+      assumeNew?: boolean;
       ifRefused?: (event: ConnectionEvent, state: ConnectionProjection) => ConnectionEvent;
     } = {},
   ): Promise<{ projection: ConnectionProjection; services: StartedService[] }> {
     const { idempotencyKey, ifRefused } = options;
     return this.appendQueue.run(id, async () => {
+      let guess: StoredProjection | undefined = options.assumeNew
+        ? { ...emptyProjection(id), lastHash: GENESIS }
+        : undefined;
       for (let attempt = 1; ; attempt++) {
-        const remembered = this.working.get(id);
+        // Unread: the projection this engine last wrote, or the guess. The append's version check
+        // (and a re-read before any refusal) catches either being wrong.
+        const remembered = this.working.get(id) ?? guess;
+        guess = undefined;
         const before = remembered ?? (await this.store.loadOrEmpty(id));
         let decided: ReturnType<LifelineEngine['decide']>;
         try {
