@@ -65,8 +65,7 @@ export function countStatements(pool: pg.Pool): StatementCounts {
       } else if (WRITE.test(text)) {
         counts.autocommitWrites++;
         counts.writeCommits++;
-      }
-      else counts.autocommitReads++;
+      } else counts.autocommitReads++;
       return original(...args);
     };
   });
