@@ -35,9 +35,10 @@ export async function loadLog(bench: BenchDatabase, schema: string): Promise<Loa
   for (;;) {
     const page = await store.projections(after, 500);
     if (page.length === 0) break;
+    const histories = await store.histories(page.map((p) => p.connectionId));
     for (const stored of page) {
       const id = stored.connectionId;
-      const history = await store.history(id);
+      const history = histories.get(id) ?? [];
       connections.push({ id, records: history, stored });
       records += history.length;
     }

@@ -48,6 +48,15 @@ export function renderStore(s: StoreSummary): string {
     `| the same checks in memory (hash chain + fold + compare) | ${fmt(s.verifyInMemory)} | ${s.verifyInMemory ? `${num(s.verifyInMemory.median / 500_000)}×` : '–'} |`,
     `| \`fold\` alone over those records in memory | ${fmt(s.foldOnly)} | **${s.foldOnly ? `${num(s.foldOnly.median / 500_000)}×` : '–'}** |`,
   );
+  const v = s.verifyAtScale;
+  if (v) {
+    const share = (n: number) => `${num(n / 500_000)}×`;
+    lines.push(
+      `| \`verify()\` ${num(v.connections)} connections, ${num(v.records)} records, from the database (once) | ${num(v.fromDatabaseRecordsPerSecond)} (${num(v.fromDatabaseConnectionsPerSecond)} connections/s) | ${share(v.fromDatabaseRecordsPerSecond)} |`,
+      `| the same checks in memory (once) | ${num(v.inMemoryRecordsPerSecond)} | ${share(v.inMemoryRecordsPerSecond)} |`,
+      `| \`fold\` alone over those records in memory (once) | ${num(v.foldOnlyRecordsPerSecond)} | **${share(v.foldOnlyRecordsPerSecond)}** |`,
+    );
+  }
   lines.push('', '| idle connections | RSS MB | heap used MB | external MB |', '|---|---|---|---|');
   for (const m of s.memory) {
     lines.push(`| ${num(m.idleConnections)} | ${num(m.rssMb)} | ${num(m.heapUsedMb)} | ${num(m.externalMb)} |`);

@@ -18,6 +18,8 @@ export interface StoreResults {
   emmett: Record<number, EmmettRun[]>;
   replay: ReplayRun[];
   verify: VerifyRun[];
+  /** `verify` over the connections driven to `active` for the memory figures (once). */
+  verifyAtScale: VerifyRun | null;
   memory: MemorySample[];
   scale: Array<{ existingConnections: number; runs: LifecycleRun[] }>;
   /** Seconds each part took, for planning sizes. */
@@ -56,6 +58,7 @@ export async function benchStore(kind: 'postgres' | 'pglite', config: BenchConfi
       lifeline: {},
       emmett: {},
       replay: [],
+      verifyAtScale: null,
       verify: [],
       memory: [],
       scale: [],
@@ -129,6 +132,10 @@ export async function benchStore(kind: 'postgres' | 'pglite', config: BenchConfi
     await scalePoint(first + config.runs * config.scaleLifecycles);
     await timed('memory', () => driveToActive(scaleEngine, 'idle', first, config.memoryConnections, 64));
     results.memory.push(sampleMemory(config.memoryConnections));
+    log(`${kind}: verify over the ${config.memoryConnections} idle connections`);
+    results.verifyAtScale = await timed('verify', async () =>
+      measureVerify(bench, scaleEngine, await loadLog(bench, scaleEngine.schema)),
+    );
     const existing = await timed('seed', () => seedConnections(bench, scaleEngine.schema, 'idle-0', scaleConnections));
     if (existing > first) await scalePoint(existing);
     await scaleEngine.close();

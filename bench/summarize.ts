@@ -38,6 +38,8 @@ export interface StoreSummary {
   verifyFromDatabaseConnections: Spread | null;
   verifyInMemory: Spread | null;
   foldOnly: Spread | null;
+  /** `verify` once over every connection of the memory figures (the issue's 100,000 at full size). */
+  verifyAtScale: StoreResults['verifyAtScale'];
   memory: StoreResults['memory'];
   /** Heap growth per idle connection between the first and the last memory sample, in bytes. */
   heapBytesPerIdleConnection: number | null;
@@ -109,6 +111,7 @@ export function summarize(r: StoreResults): StoreSummary {
     verifyFromDatabaseConnections: maybe(r.verify.map((x) => x.fromDatabaseConnectionsPerSecond)),
     verifyInMemory: maybe(r.verify.map((x) => x.inMemoryRecordsPerSecond)),
     foldOnly: maybe(r.verify.map((x) => x.foldOnlyRecordsPerSecond)),
+    verifyAtScale: r.verifyAtScale ?? null,
     memory: r.memory,
     heapBytesPerIdleConnection,
     scale,
