@@ -69,10 +69,18 @@ export async function seedConnections(bench: BenchDatabase, schema: string, temp
     });
     have = to + 1;
   }
-  // Settle what the bulk insert left behind (dirty pages, visibility map, statistics), so that the
-  // lifecycles timed next pay for the table's size, not for the seeding's aftermath.
-  await sql`vacuum analyze ${events}`.execute(db);
-  await sql`vacuum analyze ${connections}`.execute(db);
-  await sql`checkpoint`.execute(db);
+  await settleTables(bench, schema);
   return have;
+}
+
+/**
+ * Settles what bulk writes left behind (dirty pages, visibility map, statistics) before a scale
+ * point, so that the lifecycles timed next pay for the tables' size, not for their aftermath.
+ * Every scale point gets it, so they compare alike.
+ */
+export async function settleTables(bench: BenchDatabase, schema: string) {
+  const db = bench.database.db;
+  await sql`vacuum analyze ${sql.id(schema, 'lifeline_events')}`.execute(db);
+  await sql`vacuum analyze ${sql.id(schema, 'lifeline_connections')}`.execute(db);
+  await sql`checkpoint`.execute(db);
 }

@@ -5,7 +5,7 @@ import { type EmmettRun, lifecycleShape, measureEmmett } from './measure-emmett.
 import { type FloorRun, measureFloor } from './measure-floor.js';
 import { type LifecycleRun, measureLifecycles } from './measure-lifecycles.js';
 import { buildLongHistory, measureReplay, type ReplayRun } from './measure-replay.js';
-import { driveToActive, type MemorySample, sampleMemory, seedConnections } from './measure-scale.js';
+import { driveToActive, type MemorySample, sampleMemory, seedConnections, settleTables } from './measure-scale.js';
 import { loadLog, measureVerify, type VerifyRun } from './measure-verify.js';
 
 /** Everything measured on one store in one run of the benchmark, raw (every repetition kept). */
@@ -129,6 +129,7 @@ export async function benchStore(kind: 'postgres' | 'pglite', config: BenchConfi
       }
       results.scale.push({ existingConnections: existing, runs });
     };
+    await settleTables(bench, scaleEngine.schema);
     await scalePoint(first + config.runs * config.scaleLifecycles);
     await timed('memory', () => driveToActive(scaleEngine, 'idle', first, config.memoryConnections, 64));
     results.memory.push(sampleMemory(config.memoryConnections));
