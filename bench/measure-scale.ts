@@ -82,5 +82,6 @@ export async function settleTables(bench: BenchDatabase, schema: string) {
   const db = bench.database.db;
   await sql`vacuum analyze ${sql.id(schema, 'lifeline_events')}`.execute(db);
   await sql`vacuum analyze ${sql.id(schema, 'lifeline_connections')}`.execute(db);
+  await sql`vacuum analyze ${sql.id(schema, 'lifeline_services')}`.execute(db);
   await sql`checkpoint`.execute(db);
 }
