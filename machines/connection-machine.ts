@@ -62,8 +62,16 @@ export const initialContext: ConnectionContext = {
 
 type E<T extends ConnectionEvent['type']> = Extract<ConnectionEvent, { type: T }>;
 
-const writersFor = (metadata: JsonObject, writer: MetadataWriter): Record<string, MetadataWriter> =>
-  Object.fromEntries(Object.keys(metadata).map((key) => [key, writer]));
+/** `writers` (a copy) with every key of `metadata` set to `writer`. A loop: replay runs it per record. */
+const writersFor = (
+  metadata: JsonObject,
+  writer: MetadataWriter,
+  writers: Record<string, MetadataWriter> = {},
+): Record<string, MetadataWriter> => {
+  const next = { ...writers };
+  for (const key of Object.keys(metadata)) next[key] = writer;
+  return next;
+};
 
 const metadataHandlers = {
   METADATA_SET: { actions: 'setMetadata' },
@@ -146,7 +154,7 @@ export const connectionMachine = setup({
       const e = event as E<'METADATA_UPDATED'>;
       return {
         metadata: { ...context.metadata, ...e.metadata },
-        metadataWriters: { ...context.metadataWriters, ...writersFor(e.metadata, e.writer) },
+        metadataWriters: writersFor(e.metadata, e.writer, context.metadataWriters),
       };
     }),
     startRun: assign(({ context, event }) => {
