@@ -4,7 +4,7 @@ import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Database } from '../src/index.js';
-import { unprepared } from '../src/store/open-database.js';
+import { preparedOn } from '../src/store/open-database.js';
 import type { Tables } from '../src/store/tables.js';
 import { countStatements, type StatementCounts } from './counting-pool.js';
 
@@ -53,10 +53,7 @@ export async function openBenchDatabase(kind: 'postgres' | 'pglite', url: string
     dataDir: null,
     db,
     // As openDatabase: prepared statements on PostgreSQL, none on PGlite.
-    prepared:
-      kind === 'postgres'
-        ? async (name, query) => (await pool.query({ name, text: query.sql, values: [...query.parameters] })).rows
-        : unprepared(db),
+    ...(kind === 'postgres' ? { prepared: preparedOn(pool) } : {}),
     close: async () => {},
   };
   return {

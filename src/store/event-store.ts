@@ -6,7 +6,7 @@ import type { ConnectionContext, ConnectionState } from '../../machines/connecti
 import { MACHINE_VERSION } from '../../machines/connection-machine.js';
 import { LifelineError } from '../errors.js';
 import { type AppendEffects, appendStatement, type EventRow } from './append-statement.js';
-import { type Database, unprepared } from './open-database.js';
+import { type PreparedRunner, unprepared } from './open-database.js';
 import { GENESIS, type RecordChain } from './record-chain.js';
 import type { ConnectionsTable, EventsTable, Tables } from './tables.js';
 
@@ -94,7 +94,7 @@ export class EventStore {
     root: Kysely<Tables>,
     private readonly schema: string,
     private readonly chain: RecordChain,
-    private readonly prepared: Database['prepared'] = unprepared(root),
+    private readonly prepared: PreparedRunner = unprepared(root),
   ) {
     this.db = root.withSchema(schema);
   }

@@ -26,15 +26,24 @@ export interface Database {
   dataDir: string | null;
   db: Kysely<Tables>;
   /**
-   * Runs `query` as the prepared statement `name` where the connection keeps prepared statements
-   * (PostgreSQL: parsed and planned once per pool connection), else as `db` would.
+   * Runs a query as a named prepared statement (PostgreSQL: parsed and planned once per pool
+   * connection). Without it, the engine runs its statements as `db` does.
    */
-  prepared<R>(name: string, query: CompiledQuery<R>): Promise<R[]>;
+  prepared?: PreparedRunner;
   close(): Promise<void>;
 }
 
-/** `prepared` for a driver that keeps no prepared statements: the query as Kysely runs it. */
-export function unprepared(db: Kysely<Tables>): Database['prepared'] {
+/** Runs `query` as the prepared statement `name`, returning its rows. */
+export type PreparedRunner = <R>(name: string, query: CompiledQuery<R>) => Promise<R[]>;
+
+/** A {@link PreparedRunner} on a `pg` pool: each pool connection prepares a statement once. */
+export function preparedOn(pool: pg.Pool): PreparedRunner {
+  return async <R>(name: string, query: CompiledQuery<R>) =>
+    (await pool.query({ name, text: query.sql, values: [...query.parameters] })).rows as R[];
+}
+
+/** A {@link PreparedRunner} for a driver that keeps no prepared statements: the query as Kysely runs it. */
+export function unprepared(db: Kysely<Tables>): PreparedRunner {
   return async (_name, query) => (await db.executeQuery(query)).rows;
 }
 
@@ -64,8 +73,7 @@ export async function openDatabase(url: string): Promise<Database> {
       client.on('error', () => {});
     });
     const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
-    const prepared: Database['prepared'] = async (name, query) =>
-      (await pool.query({ name, text: query.sql, values: [...query.parameters] })).rows;
+    const prepared = preparedOn(pool);
     return { kind: 'postgres', url: safeUrl(url), dataDir: null, db, prepared, close: () => db.destroy() };
   }
   let dataDir: string | null;
@@ -87,7 +95,6 @@ export async function openDatabase(url: string): Promise<Database> {
       url,
       dataDir,
       db,
-      prepared: unprepared(db),
       async close() {
         await db.destroy();
         await pglite.close();
