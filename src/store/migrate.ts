@@ -17,12 +17,15 @@ export interface MigrationOutcome {
   status: 'Success' | 'Error' | 'NotExecuted';
 }
 
-const RACE_CODES = new Set(['23505', '42P06', '42P07']);
+// 3F000: Kysely's migrator lists the tables of every schema, and fails when another process
+// drops a schema while it reads the catalog.
+const RACE_CODES = new Set(['23505', '42P06', '42P07', '3F000']);
 
 /**
  * Brings `schema` up to date. Idempotent. Safe when several processes start at once: Kysely's
- * migration lock serialises the migrations themselves, and the one race it leaves (creating the
- * schema and the bookkeeping tables the first time) is retried.
+ * migration lock serialises the migrations themselves, and the races it leaves (creating the
+ * schema and the bookkeeping tables the first time, another schema dropped while the migrator
+ * reads the catalog) are retried.
  */
 export async function migrateToLatest(db: Kysely<unknown>, schema: string): Promise<MigrationOutcome[]> {
   for (let attempt = 1; ; attempt++) {
