@@ -80,6 +80,7 @@ export async function benchStore(kind: 'postgres' | 'pglite', config: BenchConfi
           measureLifecycles(bench, engine, config.lifecycles, c, `r${run}-c${c}`),
         );
         push(results.lifeline, c, life);
+        // The first run has one in flight: each commit is one append (no group commit).
         shape ??= lifecycleShape(Math.round(life.recordsPerLifecycle), Math.round(life.writeCommitsPerLifecycle));
         if (kind === 'postgres') {
           const peer = await timed('emmett', () =>

@@ -27,100 +27,119 @@ export interface AppendEffects {
   idempotencyKey?: string;
 }
 
+/** One connection's part of an append: its records, its new projection and what else it writes. */
+export interface AppendItem {
+  connectionId: string;
+  /** The projection's version the records follow (0: the connection is created). */
+  expectedVersion: number;
+  rows: EventRow[];
+  projection: ConnectionProjection;
+  /** The hash of the last record, kept with the projection. */
+  lastHash: string;
+  effects: AppendEffects;
+}
+
 const quoted = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 /**
- * The whole append as one statement: one round trip, atomic on its own. The projection write
- * comes first (an insert for a new connection, else an update guarded by the expected version),
- * and every other write selects from its result: when another writer got there first, nothing is
- * written and the statement returns `n = 0`. Optional writes take empty parameters (no key, no
- * services) instead of changing the text, so a schema has two statement texts in all, built once.
+ * The append of any number of connections as one statement: one round trip and one commit,
+ * atomic as a whole. Each connection's projection write comes first (an insert for a new
+ * connection, else an update guarded by its expected version), and its other writes select from
+ * that write's result: a connection another writer got to first writes nothing, and is missing
+ * from the ids the statement returns. The items travel as one JSON parameter, so a schema has one
+ * statement text, built once.
  */
-function statementText(schema: string, creating: boolean): string {
+function statementText(schema: string): string {
   const table = (name: string) => `${quoted(schema)}.${quoted(name)}`;
-  const projection = creating
-    ? `insert into ${table('lifeline_connections')}
-         (connection_id, integration, state, state_value, context, version, created_at, updated_at, last_hash)
-       values ($1, $2, $3, $4::jsonb, $5::jsonb, $6, $7, $8, $9)
-       on conflict (connection_id) do nothing
-       returning connection_id`
-    : `update ${table('lifeline_connections')}
-       set integration = $2, state = $3, state_value = $4::jsonb, context = $5::jsonb, version = $6,
-         created_at = $7, updated_at = $8, last_hash = $9
-       where connection_id = $1 and version = $10
-       returning connection_id`;
-  return `with projection as (${projection}),
+  return `with input as (
+      select * from jsonb_to_recordset($1::jsonb) as p(connection_id text, expected integer, integration text,
+        state text, state_value jsonb, context jsonb, version integer, created_at timestamptz,
+        updated_at timestamptz, last_hash text, events jsonb, idempotency_key text, ended text[],
+        started text[], owner text, lease_ms integer)),
+    updated as (
+      update ${table('lifeline_connections')} c
+      set integration = p.integration, state = p.state, state_value = p.state_value, context = p.context,
+        version = p.version, created_at = p.created_at, updated_at = p.updated_at, last_hash = p.last_hash
+      from input p
+      where p.expected > 0 and c.connection_id = p.connection_id and c.version = p.expected
+      returning c.connection_id),
+    created as (
+      insert into ${table('lifeline_connections')}
+        (connection_id, integration, state, state_value, context, version, created_at, updated_at, last_hash)
+      select p.connection_id, p.integration, p.state, p.state_value, p.context, p.version, p.created_at,
+        p.updated_at, p.last_hash
+      from input p where p.expected = 0
+      on conflict (connection_id) do nothing
+      returning connection_id),
+    projection as (select connection_id from updated union all select connection_id from created),
+    written as (select p.* from input p join projection w on w.connection_id = p.connection_id),
     appended as (
       insert into ${table('lifeline_events')}
         (connection_id, version, type, data, state_from, state_to, at, machine_version, prev_hash, hash)
       select r.connection_id, r.version, r.type, r.data, r.state_from, r.state_to, r.at, r.machine_version,
         r.prev_hash, r.hash
-      from projection, jsonb_to_recordset($11::jsonb) as r(connection_id text, version integer, type text,
+      from written p, jsonb_to_recordset(p.events) as r(connection_id text, version integer, type text,
         data jsonb, state_from text, state_to text, at timestamptz, machine_version text, prev_hash text,
         hash text)),
     reserved as (
       insert into ${table('lifeline_idempotency')} (idempotency_key, connection_id, version)
-      select $12::text, $1, $10::integer + 1 from projection where $12::text is not null),
+      select p.idempotency_key, p.connection_id, p.expected + 1 from written p where p.idempotency_key is not null),
     ended as (
-      delete from ${table('lifeline_services')}
-      where connection_id = $1 and service = any($13::text[]) and exists (select from projection)),
+      delete from ${table('lifeline_services')} s using written p
+      where s.connection_id = p.connection_id and s.service = any(p.ended)),
     started as (
       insert into ${table('lifeline_services')} (connection_id, service, owner, lease_until)
-      select $1, service, $15::text, now() + $16::integer * interval '1 millisecond'
-      from projection, unnest($14::text[]) as service
+      select p.connection_id, service, p.owner, now() + p.lease_ms * interval '1 millisecond'
+      from written p, unnest(p.started) as service
       on conflict (connection_id, service) do update set owner = excluded.owner, lease_until = excluded.lease_until)
-    select count(*)::integer as n from projection`;
+    select connection_id from projection`;
 }
 
 const texts = new Map<string, { name: string; text: string }>();
 
 /**
- * The append of `rows` and `projection` (replacing the projection at `expectedVersion`, or
- * creating it when that is 0), ready to execute, with a name to prepare it under.
+ * The append of `items` (each a different connection), ready to execute, with a name to prepare
+ * it under. It returns the ids of the connections it wrote; the others were changed by another
+ * writer since their expected version.
  *
  * @example
- * const { name, query } = appendStatement('lifeline', 'c1', 0, rows, projection, hash, effects);
- * const [{ n }] = await database.prepared(name, query); // 1, or 0 when another writer got there first
+ * const { name, query } = appendStatement('lifeline', [{ connectionId: 'c1', expectedVersion: 0, … }]);
+ * const written = await database.prepared(name, query); // [{ connection_id: 'c1' }]
  */
 export function appendStatement(
   schema: string,
-  connectionId: string,
-  expectedVersion: number,
-  rows: EventRow[],
-  projection: ConnectionProjection,
-  lastHash: string,
-  writes: AppendEffects,
-): { name: string; query: CompiledQuery<{ n: number }> } {
-  const creating = expectedVersion === 0;
-  const key = `${creating}:${schema}`;
-  let statement = texts.get(key);
+  items: AppendItem[],
+): { name: string; query: CompiledQuery<{ connection_id: string }> } {
+  let statement = texts.get(schema);
   if (statement === undefined) {
-    const text = statementText(schema, creating);
+    const text = statementText(schema);
     // A prepared statement's name: the same text always gets the same one.
     statement = { name: `lifeline_append_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`, text };
-    texts.set(key, statement);
+    texts.set(schema, statement);
   }
-  // The services a batch both ends and starts stay leased (a row cannot be deleted and upserted
-  // in one statement).
-  const start = [...new Set(writes.start)];
-  const end = writes.end.filter((service) => !start.includes(service));
-  const query = CompiledQuery.raw(statement.text, [
-    connectionId,
-    projection.context.integration,
-    projection.state,
-    JSON.stringify(projection.stateValue),
-    JSON.stringify(projection.context),
-    projection.version,
-    projection.createdAt,
-    projection.updatedAt,
-    lastHash,
-    expectedVersion,
-    JSON.stringify(rows),
-    writes.idempotencyKey ?? null,
-    end,
-    start,
-    writes.owner,
-    writes.leaseMs,
-  ]) as CompiledQuery<{ n: number }>;
+  const input = items.map(({ connectionId, expectedVersion, rows, projection, lastHash, effects }) => {
+    // The services a batch both ends and starts stay leased (a row cannot be deleted and upserted
+    // in one statement).
+    const started = [...new Set(effects.start)];
+    return {
+      connection_id: connectionId,
+      expected: expectedVersion,
+      integration: projection.context.integration,
+      state: projection.state,
+      state_value: projection.stateValue,
+      context: projection.context,
+      version: projection.version,
+      created_at: projection.createdAt,
+      updated_at: projection.updatedAt,
+      last_hash: lastHash,
+      events: rows,
+      idempotency_key: effects.idempotencyKey ?? null,
+      ended: effects.end.filter((service) => !started.includes(service)),
+      started,
+      owner: effects.owner,
+      lease_ms: effects.leaseMs,
+    };
+  });
+  const query = CompiledQuery.raw(statement.text, [JSON.stringify(input)]) as CompiledQuery<{ connection_id: string }>;
   return { name: statement.name, query };
 }

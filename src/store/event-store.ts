@@ -5,7 +5,8 @@ import { emptyProjection } from '../../machines/connection-fold.js';
 import type { ConnectionContext, ConnectionState } from '../../machines/connection-machine.js';
 import { MACHINE_VERSION } from '../../machines/connection-machine.js';
 import { LifelineError } from '../errors.js';
-import { type AppendEffects, appendStatement, type EventRow } from './append-statement.js';
+import { AppendBatcher } from './append-batcher.js';
+import { type AppendEffects, type AppendItem, appendStatement, type EventRow } from './append-statement.js';
 import { type PreparedRunner, unprepared } from './open-database.js';
 import { GENESIS, type RecordChain } from './record-chain.js';
 import type { ConnectionsTable, EventsTable, Tables } from './tables.js';
@@ -92,12 +93,19 @@ export class EventStore {
 
   constructor(
     root: Kysely<Tables>,
-    private readonly schema: string,
+    schema: string,
     private readonly chain: RecordChain,
-    private readonly prepared: PreparedRunner = unprepared(root),
+    prepared: PreparedRunner = unprepared(root),
   ) {
     this.db = root.withSchema(schema);
+    this.batcher = new AppendBatcher(async (items) => {
+      const { name, query } = appendStatement(schema, items);
+      return new Set((await prepared(name, query)).map((row) => row.connection_id));
+    });
   }
+
+  /** Appends of different connections waiting at the same time share a statement. */
+  private readonly batcher: AppendBatcher<AppendItem>;
 
   async load(connectionId: string): Promise<StoredProjection | null> {
     const row = await this.db
@@ -156,8 +164,8 @@ export class EventStore {
       return row;
     });
     if (rows.length === 0) return { ...projection, lastHash: prevHash };
-    const statement = appendStatement(this.schema, connectionId, expectedVersion, rows, projection, prevHash, effects);
-    const result = await this.prepared(statement.name, statement.query).catch((error: unknown) => {
+    const item: AppendItem = { connectionId, expectedVersion, rows, projection, lastHash: prevHash, effects };
+    const written = await this.batcher.submit(item).catch((error: unknown) => {
       const { code, constraint } = error as { code?: string; constraint?: string };
       if (code === '23505' && constraint === 'lifeline_idempotency_pkey' && effects.idempotencyKey !== undefined) {
         throw new IdempotencyKeyTaken(effects.idempotencyKey);
@@ -165,8 +173,7 @@ export class EventStore {
       if (code === '23505') throw this.concurrentModification(connectionId, expectedVersion);
       throw error;
     });
-    const n = result[0]?.n ?? 0;
-    if (n !== 1) {
+    if (!written) {
       // The writer that got there first may have been this same command, sent twice.
       const key = effects.idempotencyKey;
       if (key !== undefined && (await this.idempotent(key))) throw new IdempotencyKeyTaken(key);

@@ -64,10 +64,13 @@ describe('npm run bench at toy sizes', () => {
       const rows = summary.byConcurrency as ByConcurrency[];
       expect(rows.map((r) => r.concurrency)).toEqual([1, 4]);
       for (const r of rows) {
-        expect([r.recordsPerLifecycle, r.writeCommitsPerLifecycle]).toEqual([12, 5]);
+        expect(r.recordsPerLifecycle).toBe(12);
+        // 5 appends; with several in flight, appends of different connections may share a commit.
+        if (r.concurrency === 1) expect(r.writeCommitsPerLifecycle).toBe(5);
+        else expect(r.writeCommitsPerLifecycle).toBeLessThanOrEqual(5);
         // At most the DELETE's read, when the engine had finished the setup before it came.
         expect(r.readsPerLifecycle).toBeLessThanOrEqual(1);
-        expect(r.statementsPerLifecycle - r.readsPerLifecycle).toBe(5);
+        expect(r.statementsPerLifecycle - r.readsPerLifecycle).toBeCloseTo(r.writeCommitsPerLifecycle, 6);
         expect(r.emmettAppendsPerSecond === null).toBe(store === 'pglite');
       }
       expect(summary.verifyAtScale.connections).toBeGreaterThanOrEqual(10);
