@@ -32,18 +32,11 @@ export async function loadLog(bench: BenchDatabase, schema: string): Promise<Loa
   const store = new EventStore(bench.database.db, schema, chain);
   const connections: LoadedLog['connections'] = [];
   let records = 0;
-  let after: string | null = null;
-  for (;;) {
-    const page = await store.projections(after, 500);
-    if (page.length === 0) break;
-    const histories = await store.histories(page.map((p) => p.connectionId));
-    for (const stored of page) {
-      const id = stored.connectionId;
-      const history = histories.get(id) ?? [];
-      connections.push({ id, records: history, stored });
+  for await (const page of store.pages(500)) {
+    for (const { projection, records: history } of page) {
+      connections.push({ id: projection.connectionId, records: history, stored: projection });
       records += history.length;
     }
-    after = page.at(-1)?.connectionId as string;
   }
   return { connections, records };
 }

@@ -9,13 +9,7 @@ import type {
   FunctionRunError,
   MetadataWriter,
 } from '../../machines/connection-events.js';
-import {
-  type ConnectionProjection,
-  emptyProjection,
-  fold,
-  type ServiceRequest,
-  tryEvolve,
-} from '../../machines/connection-fold.js';
+import { type ConnectionProjection, fold, type ServiceRequest, tryEvolve } from '../../machines/connection-fold.js';
 import type { ConnectionState } from '../../machines/connection-machine.js';
 import { type CredentialsCipher, createCredentialsCipher } from '../crypto/credentials-cipher.js';
 import { resolveEncryptionKey } from '../crypto/encryption-key.js';
@@ -42,6 +36,7 @@ import { resolveIntegration } from '../providers/resolve-integration.js';
 import {
   type AppendEffects,
   EventStore,
+  emptyStoredProjection,
   IdempotencyKeyTaken,
   type LogRecord,
   type PendingRecord,
@@ -50,7 +45,7 @@ import {
 } from '../store/event-store.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { type Database, openDatabase, resolveDatabaseUrl } from '../store/open-database.js';
-import { createRecordChain, GENESIS, type RecordChain } from '../store/record-chain.js';
+import { createRecordChain, type RecordChain } from '../store/record-chain.js';
 import { type Mismatch, verifyConnection } from '../store/verify-connection.js';
 import { type Command, commandSchema, connectionIdSchema, metadataSchema } from './command-schemas.js';
 import type { EngineOptions, IntegrationConfig, RetryPolicy } from './engine-options.js';
@@ -586,9 +581,7 @@ class LifelineEngine implements Engine {
   ): Promise<{ projection: ConnectionProjection; services: StartedService[] }> {
     const { idempotencyKey, ifRefused } = options;
     return this.appendQueue.run(id, async () => {
-      let guess: StoredProjection | undefined = options.assumeNew
-        ? { ...emptyProjection(id), lastHash: GENESIS }
-        : undefined;
+      let guess: StoredProjection | undefined = options.assumeNew ? emptyStoredProjection(id) : undefined;
       for (let attempt = 1; ; attempt++) {
         // Unread: the projection this engine last wrote, or the guess. The append's version check
         // (and a re-read before any refusal) catches either being wrong.
@@ -1224,17 +1217,11 @@ export async function verifyStore(
     return report;
   }
   for (const id of await store.unprojectedConnectionIds()) check(id, await store.history(id), null);
-  // A page of projections, then all their records in one query.
-  let after: string | null = null;
-  for (;;) {
-    const page = await store.projections(after, options.pageSize ?? VERIFY_PAGE);
-    if (page.length === 0) break;
-    const histories = await store.histories(page.map((p) => p.connectionId));
-    for (const projection of page) {
-      check(projection.connectionId, histories.get(projection.connectionId) ?? [], projection);
+  for await (const page of store.pages(options.pageSize ?? VERIFY_PAGE)) {
+    for (const { projection, records } of page) {
+      check(projection.connectionId, records, projection);
       options.onProgress?.(report.connections, null);
     }
-    after = page.at(-1)?.connectionId as string;
   }
   return report;
 }

@@ -51,6 +51,11 @@ export interface PendingRecord {
   to: ConnectionState;
 }
 
+/** The projection of a connection with no log yet (version 0, chained to the genesis hash). */
+export function emptyStoredProjection(connectionId: string): StoredProjection {
+  return { ...emptyProjection(connectionId), lastHash: GENESIS };
+}
+
 export function toFoldInput(record: LogRecord): FoldInput {
   return { version: record.version, at: record.at, event: { type: record.type, ...record.data } as ConnectionEvent };
 }
@@ -117,7 +122,7 @@ export class EventStore {
   }
 
   async loadOrEmpty(connectionId: string): Promise<StoredProjection> {
-    return (await this.load(connectionId)) ?? { ...emptyProjection(connectionId), lastHash: GENESIS };
+    return (await this.load(connectionId)) ?? emptyStoredProjection(connectionId);
   }
 
   /**
@@ -202,8 +207,23 @@ export class EventStore {
     return (await query.execute()).map(toLogRecord);
   }
 
+  /**
+   * Every connection that has a projection, with its records, a page of `pageSize` at a time in
+   * connection id order: two queries per page (the projections, then all their records).
+   */
+  async *pages(pageSize: number): AsyncGenerator<Array<{ projection: StoredProjection; records: LogRecord[] }>> {
+    let after: string | null = null;
+    for (;;) {
+      const page = await this.projections(after, pageSize);
+      if (page.length === 0) return;
+      const histories = await this.histories(page.map((p) => p.connectionId));
+      yield page.map((projection) => ({ projection, records: histories.get(projection.connectionId) ?? [] }));
+      after = page.at(-1)?.connectionId as string;
+    }
+  }
+
   /** The records of several connections at once (one query), each in version order. */
-  async histories(connectionIds: string[]): Promise<Map<string, LogRecord[]>> {
+  private async histories(connectionIds: string[]): Promise<Map<string, LogRecord[]>> {
     const byConnection = new Map<string, LogRecord[]>(connectionIds.map((id) => [id, []]));
     if (connectionIds.length === 0) return byConnection;
     const rows = await this.db
