@@ -1,5 +1,6 @@
 /**
- * A machine definition compiled, at module load, into a lookup table for replay: (leaf state,
+ * A machine definition compiled, at module load, into a lookup table that appends and replay
+ * step (`connection-fold.ts`): (leaf state,
  * event type) → the ordered candidate transitions, each with its guard, its effects (exit actions,
  * the transition's actions, entry actions and invoked services of the states entered) and the leaf
  * it lands in; then the eventless (`always`) transitions of the leaf reached.
