@@ -183,15 +183,18 @@ describe.each(targets)('the lifeline binary on $name', (target) => {
 
   it('dryrun: real provider calls, logs and metadata writes shown, nothing stored', async () => {
     const before = cli('history', 'conn-2', '--json').stdout;
-    const run = await cliAsync(
-      '--functions',
-      example,
-      '--integrations',
-      integrations(),
-      'dryrun',
-      'validate-connection',
-      'conn-2',
-    );
+    const dryrun = (...extra: string[]) =>
+      cliAsync(
+        '--functions',
+        example,
+        '--integrations',
+        integrations(),
+        'dryrun',
+        'validate-connection',
+        'conn-2',
+        ...extra,
+      );
+    const run = await dryrun();
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(run.stdout).toContain(
@@ -199,17 +202,7 @@ describe.each(targets)('the lifeline binary on $name', (target) => {
     );
     expect(run.stdout).toMatch(/GET \/services\/oauth2\/userinfo → 200/);
     expect(run.stdout).toMatch(/✓ succeeded in \d+ ms/);
-    const failing = await cliAsync(
-      '--functions',
-      example,
-      '--integrations',
-      integrations(),
-      'dryrun',
-      'validate-connection',
-      'conn-2',
-      '--metadata',
-      '{"organizationId":"org-Z"}',
-    );
+    const failing = await dryrun('--metadata', '{"organizationId":"org-Z"}');
     expect(failing.status).toBe(6);
     expect(failing.stdout).toContain('Salesforce org mismatch: expected org-Z, got org-A');
     expect(cli('history', 'conn-2', '--json').stdout).toBe(before);
